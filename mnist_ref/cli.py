@@ -1,0 +1,146 @@
+"""``python -m mnist_ref``: train, evaluate, data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import engine
+from .data import MnistDataError, data_loader, ensure_mnist, limit, make_data, make_loader
+from .device import DEVICE_CHOICES, use_device
+from .model import Net, count_parameters
+
+PROG = "python -m mnist_ref"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _add_common(parser, test_batch_size: int) -> None:
+    parser.add_argument("--data", metavar="DIR", help="folder holding MNIST/raw (default: $MNIST_DATA or ./data)")
+    parser.add_argument("--device", help=f"one of {', '.join(DEVICE_CHOICES)}, cuda:N (default: auto)")
+    parser.add_argument("--limit-test", type=_positive_int, metavar="N", help="use a balanced subset of N test images")
+    parser.add_argument("--test-batch-size", type=_positive_int, default=test_batch_size, metavar="N")
+    parser.add_argument("--in-memory", action="store_true", help="decode the data once into tensors (faster)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="The MNIST CNN course's reference model: train it, evaluate it, get the data.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="{train,evaluate,data}", parser_class=_Parser)
+
+    train = verbs.add_parser("train", help="train the course model (default: the classic 20-epoch recipe)")
+    _add_common(train, test_batch_size=1000)
+    train.add_argument("--epochs", type=_positive_int, default=engine.EPOCHS)
+    train.add_argument("--batch-size", type=_positive_int, default=engine.BATCH_SIZE)
+    train.add_argument("--lr", type=_positive_float, default=engine.LR)
+    train.add_argument("--momentum", type=_fraction, default=engine.MOMENTUM)
+    train.add_argument("--step-size", type=_positive_int, default=engine.STEP_SIZE, help="StepLR: epochs between decays")
+    train.add_argument("--gamma", type=_positive_float, default=engine.GAMMA, help="StepLR: decay factor")
+    train.add_argument("--seed", type=int, default=1)
+    train.add_argument("--limit-train", type=_positive_int, metavar="N", help="use a balanced subset of N training images")
+    train.add_argument("--out", metavar="DIR", default="runs/latest", help="where metrics.json, checkpoint.pt, curves.png go")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    train.add_argument("--force", action="store_true", help="overwrite the results already in OUT")
+
+    evaluate = verbs.add_parser("evaluate", help="test accuracy and loss of a checkpoint")
+    evaluate.add_argument("checkpoint", help="a checkpoint.pt written by train")
+    _add_common(evaluate, test_batch_size=1000)
+    evaluate.add_argument("--confusion", metavar="PNG", help="also save the confusion matrix to this file")
+
+    data = verbs.add_parser("data", help="find (or download) MNIST, verify it and print where it is")
+    data.add_argument("--data", metavar="DIR", help="folder holding MNIST/raw (default: $MNIST_DATA or ./data)")
+    data.add_argument("--no-download", action="store_true", help="only verify, never download")
+    return parser
+
+
+def cmd_train(args) -> None:
+    out = Path(args.out)
+    metrics_path, checkpoint_path = out / "metrics.json", out / "checkpoint.pt"
+    if not (args.force or args.resume) and (metrics_path.exists() or checkpoint_path.exists()):
+        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it, --force to overwrite it, or another --out")
+    device = use_device(args.device)
+    engine.seed_everything(args.seed)
+    train_loader, test_loader = data_loader(
+        args.batch_size, shuffle=True, root=args.data, test_batch_size=args.test_batch_size,
+        limit_train=args.limit_train, limit_test=args.limit_test, in_memory=args.in_memory, device=device,
+    )  # fmt: skip
+    model = Net().to(device)
+    optimizer = engine.classic_optimizer(model, args.lr, args.momentum)
+    scheduler = engine.classic_scheduler(optimizer, args.step_size, args.gamma)
+    history = engine.fit(
+        model, device, train_loader, test_loader, args.epochs,
+        optimizer=optimizer, scheduler=scheduler, seed=args.seed,
+        checkpoint=checkpoint_path, resume=args.resume, progress=not args.no_progress,
+    )  # fmt: skip
+    metrics = {"params": count_parameters(model), "device": str(device), "seed": args.seed, **history.to_dict()}
+    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    from .plots import plot_curves  # matplotlib only when a figure is made
+
+    plot_curves(history).savefig(out / "curves.png", dpi=100)
+    print(f"test accuracy {history.test_acc[-1]:.2f}% after {len(history)} epochs; wrote {metrics_path}, {checkpoint_path}, {out / 'curves.png'}")
+
+
+def cmd_evaluate(args) -> None:
+    device = use_device(args.device)
+    model = Net()
+    engine.load_checkpoint(args.checkpoint, model, map_location=device)
+    model.to(device)
+    _, test_data = make_data(args.data, download=False)
+    test_loader = make_loader(limit(test_data, args.limit_test), args.test_batch_size, False, in_memory=args.in_memory, device=device)
+    accuracy, losses = engine.test(model, device, test_loader, progress=not args.no_progress)
+    print(f"test accuracy {accuracy:.2f}%, test loss {sum(losses) / len(losses):.4f}")
+    if args.confusion:
+        from .plots import plot_confusion_matrix
+
+        _, targets, predictions = engine.predict(model, device, test_loader)
+        plot_confusion_matrix(engine.confusion_matrix(targets, predictions)).savefig(args.confusion, dpi=100)
+        print(f"wrote {args.confusion}")
+
+
+def cmd_data(args) -> None:
+    root = ensure_mnist(args.data, download=not args.no_download)
+    print(f"MNIST verified in {root / 'MNIST' / 'raw'}")
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "data": cmd_data}
+    try:
+        commands[args.verb](args)
+    except (MnistDataError, ValueError, FileNotFoundError, FileExistsError) as exc:
+        print(f"{PROG} {args.verb}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.verb}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""MNIST on disk and in batches.
+
+One setting says where the data lives: the ``root=`` argument, else the
+``MNIST_DATA`` environment variable, else ``data/`` at the project root (so a
+notebook run from ``lessons/<lesson>/`` finds the same files as the CLI).
+The folder holds ``MNIST/raw/*-ubyte`` as torchvision expects.
+
+torchvision only checks that the raw files exist; we also check their size and
+SHA-256, and we never download over files a learner already has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+from torchvision import datasets, transforms
+
+from .device import use_device
+
+# Mean and standard deviation of the training pixels (after ToTensor scales them to [0, 1]).
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+DATA_ENV = "MNIST_DATA"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ROOT = PROJECT_ROOT / "data"
+
+# The canonical uncompressed files: name -> (bytes, sha256).
+RAW_FILES = {
+    "train-images-idx3-ubyte": (47040016, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    "train-labels-idx1-ubyte": (60008, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    "t10k-images-idx3-ubyte": (7840016, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    "t10k-labels-idx1-ubyte": (10008, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+}
+
+
+class MnistDataError(RuntimeError):
+    """The MNIST files are missing, incomplete or corrupt; the message says what to do."""
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder that holds ``MNIST/raw``: ``root``, else ``$MNIST_DATA``, else ``<project>/data``."""
+    chosen = root if root is not None else os.environ.get(DATA_ENV) or DEFAULT_ROOT
+    return Path(chosen).expanduser().resolve()
+
+
+def raw_folder(root: str | os.PathLike | None = None) -> Path:
+    return data_root(root) / "MNIST" / "raw"
+
+
+def _how_to_fix(root: Path) -> str:
+    return (
+        f"Looked in {root / 'MNIST' / 'raw'}. Point the course at a folder that holds "
+        f"MNIST/raw/ with root=... or the {DATA_ENV} environment variable "
+        f"(e.g. export {DATA_ENV}=/path/to/data), or run `python -m mnist_ref data` on a "
+        "machine with internet access to download the four files there."
+    )
+
+
+_verified: dict[tuple, bool] = {}  # (path, size, mtime) -> ok; hashing 55 MB once per process is enough
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _problems(raw: Path) -> tuple[list[str], list[str]]:
+    """(missing file names, descriptions of present-but-bad files)."""
+    missing, bad = [], []
+    for name, (size, sha256) in RAW_FILES.items():
+        path = raw / name
+        if not path.is_file():
+            missing.append(name)
+            continue
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns, sha256)
+        if _verified.get(key):
+            continue
+        if stat.st_size != size:
+            bad.append(f"{name} has {stat.st_size} bytes, expected {size} (truncated or not uncompressed?)")
+        elif _sha256(path) != sha256:
+            bad.append(f"{name} has the right size but the wrong SHA-256 checksum (corrupt)")
+        else:
+            _verified[key] = True
+    return missing, bad
+
+
+def verify_mnist(root: str | os.PathLike | None = None) -> Path:
+    """Check the four raw files (presence, size, SHA-256); return the data root or raise MnistDataError."""
+    root = data_root(root)
+    missing, bad = _problems(root / "MNIST" / "raw")
+    if len(missing) == len(RAW_FILES):
+        raise MnistDataError(f"MNIST not found. {_how_to_fix(root)}")
+    if missing or bad:
+        lines = [f"{name} is missing" for name in missing] + bad
+        raise MnistDataError(
+            "MNIST files are incomplete or corrupt: " + "; ".join(lines) + ". "
+            "Replace those files with the originals (nothing was deleted or re-downloaded "
+            "automatically, so your files are as you left them). " + _how_to_fix(root)
+        )
+    return root
+
+
+def ensure_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Path:
+    """Verify MNIST, downloading it first only when none of the four files is there."""
+    root = data_root(root)
+    raw = root / "MNIST" / "raw"
+    nothing_there = not any((raw / name).exists() for name in RAW_FILES)
+    if download and nothing_there:
+        try:
+            datasets.MNIST(str(root), train=True, download=True)
+        except Exception as exc:  # torchvision raises RuntimeError / URLError / OSError on no network
+            raise MnistDataError(
+                f"MNIST not found and the download failed ({type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no details'}). "
+                + _how_to_fix(root)
+            ) from None
+    return verify_mnist(root)
+
+
+def mnist_transform() -> transforms.Compose:
+    """ToTensor (pixels to [0, 1]) then Normalize with the training-set mean and std."""
+    return transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
+
+
+def make_data(root=None, download: bool = True, train_transform=None, test_transform=None):
+    """The seed's ``make_data()``: ``(train_data, test_data)`` torchvision datasets, verified."""
+    root = str(ensure_mnist(root, download=download))
+    train_data = datasets.MNIST(root, train=True, transform=train_transform or mnist_transform())
+    test_data = datasets.MNIST(root, train=False, transform=test_transform or mnist_transform())
+    return train_data, test_data
+
+
+def subset_indices(targets: torch.Tensor, n: int) -> torch.Tensor:
+    """Deterministic class-balanced subset: the first ~n/10 examples of each digit, in dataset order."""
+    if n <= 0:
+        raise ValueError(f"subset size must be positive, got {n}")
+    targets = torch.as_tensor(targets)
+    classes = targets.unique().tolist()
+    per_class = {c: n // len(classes) + (1 if i < n % len(classes) else 0) for i, c in enumerate(classes)}
+    chosen = [torch.nonzero(targets == c).flatten()[:k] for c, k in per_class.items()]
+    return torch.cat(chosen).sort().values
+
+
+def limit(dataset: Dataset, n: int | None) -> Dataset:
+    """``dataset`` cut to a balanced subset of ``n`` examples (``None`` or ``n >= len`` keeps it whole)."""
+    if n is None or n >= len(dataset):
+        return dataset
+    return Subset(dataset, subset_indices(dataset.targets, n).tolist())
+
+
+def normalized_images(uint8_images: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float, bit-for-bit what ToTensor + Normalize give."""
+    return uint8_images.unsqueeze(1).float().div(255).sub(MNIST_MEAN).div(MNIST_STD)
+
+
+class TensorLoader:
+    """An in-memory loader: the whole set decoded and normalized once, batched by index.
+
+    Same batch semantics as ``DataLoader(dataset, batch_size, shuffle)`` with the course
+    transform: same values, same batch sizes (last batch smaller), a new permutation from
+    the global torch RNG every epoch when ``shuffle``. Tensors may live on any device.
+    """
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor, batch_size: int = 64, shuffle: bool = False):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.images, self.targets = images, targets
+        self.batch_size, self.shuffle = batch_size, shuffle
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, batch_size: int = 64, shuffle: bool = False, device="cpu"):
+        """Build from an MNIST dataset or a ``Subset`` of one (its transform is not used)."""
+        indices = None
+        if isinstance(dataset, Subset):
+            dataset, indices = dataset.dataset, torch.as_tensor(dataset.indices)
+        images, targets = dataset.data, dataset.targets
+        if indices is not None:
+            images, targets = images[indices], targets[indices]
+        return cls(normalized_images(images).to(device), targets.to(device), batch_size, shuffle)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.targets) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.targets)
+        if self.shuffle:
+            # Drawn on the CPU from the global RNG so a seed fixes the order on every device.
+            order = torch.randperm(n).to(self.targets.device)
+        else:
+            order = torch.arange(n, device=self.targets.device)
+        for start in range(0, n, self.batch_size):
+            batch = order[start : start + self.batch_size]
+            yield self.images[batch], self.targets[batch]
+
+    @property
+    def dataset(self):
+        """Like ``DataLoader.dataset``: something whose ``len`` is the number of examples."""
+        return self.targets
+
+
+def data_loader(
+    batch_size: int = 64,
+    shuffle: bool = True,
+    *,
+    root=None,
+    test_batch_size: int | None = None,
+    limit_train: int | None = None,
+    limit_test: int | None = None,
+    in_memory: bool = False,
+    device=None,
+    download: bool = True,
+):
+    """The seed's ``data_loader()``: ``(train_loader, test_loader)``.
+
+    ``device`` defaults to :func:`use_device` (GPU if there is one).
+    ``in_memory=True`` gives :class:`TensorLoader` objects holding the tensors on
+    ``device``; otherwise the classic ``DataLoader`` with the per-image transform.
+    ``limit_train`` / ``limit_test`` cut each set to a class-balanced subset.
+    The test set is never shuffled.
+    """
+    device = use_device(device)
+    train_data, test_data = make_data(root, download=download)
+    train_data, test_data = limit(train_data, limit_train), limit(test_data, limit_test)
+    return (
+        make_loader(train_data, batch_size, shuffle, in_memory=in_memory, device=device),
+        make_loader(test_data, test_batch_size or batch_size, False, in_memory=in_memory, device=device),
+    )
+
+
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, *, in_memory: bool = False, device=None):
+    """One loader over ``dataset``: a :class:`TensorLoader` on ``device`` or a classic ``DataLoader``."""
+    device = use_device(device)
+    if in_memory:
+        return TensorLoader.from_dataset(dataset, batch_size, shuffle, device)
+    cuda = device.type == "cuda"
+    # Worker processes only pay off when a GPU does the maths; on CPU they steal its cores.
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=shuffle, num_workers=2 if cuda else 0, pin_memory=cuda, persistent_workers=cuda
+    )

@@ -1,0 +1,221 @@
+"""Training and evaluation: ``train`` and ``test`` for one epoch, ``fit`` for many.
+
+``train`` and ``test`` keep the seed's signatures and read like pytorch/examples
+``mnist/main.py``; ``fit`` adds the StepLR schedule, a per-epoch history, seeding and
+checkpoints that can be resumed on another device.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .device import autocast, grad_scaler, prefers_channels_last, to_device
+
+# The classic recipe the course teaches.
+BATCH_SIZE = 64
+LR = 0.01
+MOMENTUM = 0.9
+STEP_SIZE = 15
+GAMMA = 0.1
+EPOCHS = 20
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python and torch (CPU and all GPUs): the same seed gives the same run on the CPU."""
+    random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def _percent(correct: int, total: int) -> float:
+    return 100.0 * correct / max(total, 1)
+
+
+def train(model, device, train_loader, optimizer, *, scaler=None, progress: bool = True):
+    """One epoch of training. Returns ``(train_acc, train_losses)``: accuracy in percent
+    over the epoch and the loss of every batch."""
+    model.train()
+    scaler = scaler or grad_scaler(device)
+    channels_last = prefers_channels_last(device)
+    train_losses, correct, processed = [], 0, 0
+    bar = tqdm(train_loader, desc="train", leave=False, disable=not progress)
+    for data, target in bar:
+        data, target = to_device(data, target, device, channels_last)
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(device):
+            output = model(data)
+            loss = F.nll_loss(output, target)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+        train_losses.append(loss.item())
+        correct += (output.argmax(dim=1) == target).sum().item()
+        processed += len(target)
+        bar.set_postfix(loss=f"{train_losses[-1]:.4f}", acc=f"{_percent(correct, processed):.2f}%")
+    return _percent(correct, processed), train_losses
+
+
+def test(model, device, test_loader, *, progress: bool = True):
+    """Evaluate. Returns ``(test_acc, test_losses)``: accuracy in percent and the mean loss of every batch."""
+    model.eval()
+    channels_last = prefers_channels_last(device)
+    test_losses, correct, processed = [], 0, 0
+    with torch.inference_mode():
+        for data, target in tqdm(test_loader, desc="test", leave=False, disable=not progress):
+            data, target = to_device(data, target, device, channels_last)
+            with autocast(device):
+                output = model(data)
+            test_losses.append(F.nll_loss(output.float(), target).item())
+            correct += (output.argmax(dim=1) == target).sum().item()
+            processed += len(target)
+    return _percent(correct, processed), test_losses
+
+
+@torch.inference_mode()
+def predict(model, device, loader):
+    """``(images, targets, predictions)`` on the CPU for a whole loader (for confusion matrices and galleries)."""
+    model.eval()
+    images, targets, predictions = [], [], []
+    for data, target in loader:
+        data_on_device, _ = to_device(data, target, device)
+        with autocast(device):
+            predictions.append(model(data_on_device).argmax(dim=1).cpu())
+        images.append(data.cpu())
+        targets.append(target.cpu())
+    return torch.cat(images), torch.cat(targets), torch.cat(predictions)
+
+
+def confusion_matrix(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
+    """``cm[true, predicted]`` counts."""
+    index = targets.long() * num_classes + predictions.long()
+    return torch.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+@dataclass
+class History:
+    """Per-epoch record of a run; accuracies in percent, losses are batch means."""
+
+    train_acc: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    test_acc: list = field(default_factory=list)
+    test_loss: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    epoch_seconds: list = field(default_factory=list)
+
+    def append(self, **values) -> None:
+        for name, value in values.items():
+            getattr(self, name).append(value)
+
+    def __len__(self) -> int:
+        return len(self.train_acc)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "History":
+        return cls(**{f.name: list(values.get(f.name, [])) for f in fields(cls)})
+
+
+def classic_optimizer(model, lr: float = LR, momentum: float = MOMENTUM) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+
+
+def classic_scheduler(optimizer, step_size: int = STEP_SIZE, gamma: float = GAMMA):
+    """StepLR: the learning rate is multiplied by ``gamma`` after every ``step_size`` epochs."""
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
+
+
+def save_checkpoint(path, model, optimizer, scheduler, epoch: int, history: History, **extra) -> Path:
+    """Write model, optimizer, scheduler, epoch and history; atomically, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "epoch": epoch,
+        "history": history.to_dict(),
+        **extra,
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path, model, optimizer=None, scheduler=None, map_location="cpu") -> dict:
+    """Load a checkpoint into ``model`` (and optimizer / scheduler if given), mapping tensors to
+    ``map_location``; returns the checkpoint dict (``epoch``, ``history``, ...)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    model.load_state_dict(state["model"])
+    if optimizer is not None and state.get("optimizer") is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    return state
+
+
+def fit(
+    model,
+    device,
+    train_loader,
+    test_loader,
+    epochs: int = EPOCHS,
+    *,
+    optimizer=None,
+    scheduler=None,
+    seed: int | None = None,
+    checkpoint=None,
+    resume: bool = False,
+    progress: bool = True,
+) -> History:
+    """Train for ``epochs`` epochs with the classic recipe unless an optimizer / scheduler is given.
+
+    Each epoch reseeds from ``seed + epoch``, so a run resumed from a checkpoint takes the
+    same batches as one that never stopped. ``checkpoint`` is written after every epoch;
+    with ``resume=True`` training continues from it when it exists.
+    """
+    model.to(device)
+    if prefers_channels_last(device):
+        model.to(memory_format=torch.channels_last)
+    optimizer = optimizer or classic_optimizer(model)
+    scheduler = scheduler or classic_scheduler(optimizer)
+    history, start = History(), 0
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        state = load_checkpoint(checkpoint, model, optimizer, scheduler, map_location=device)
+        history, start = History.from_dict(state["history"]), state["epoch"]
+    scaler = grad_scaler(device)
+    epochs_bar = tqdm(range(start, epochs), desc="epochs", initial=start, total=epochs, disable=not progress)
+    for epoch in epochs_bar:
+        if seed is not None:
+            seed_everything(seed + epoch)
+        began = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        train_acc, train_losses = train(model, device, train_loader, optimizer, scaler=scaler, progress=progress)
+        test_acc, test_losses = test(model, device, test_loader, progress=progress)
+        scheduler.step()
+        history.append(
+            train_acc=train_acc,
+            train_loss=statistics.fmean(train_losses),
+            test_acc=test_acc,
+            test_loss=statistics.fmean(test_losses),
+            lr=lr,
+            epoch_seconds=time.perf_counter() - began,
+        )
+        epochs_bar.set_postfix(train=f"{train_acc:.2f}%", test=f"{test_acc:.2f}%", lr=f"{lr:g}")
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, model, optimizer, scheduler, epoch + 1, history)
+    return history

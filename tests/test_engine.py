@@ -1,0 +1,133 @@
+import pytest
+import torch
+
+from mnist_ref import engine
+from mnist_ref.data import data_loader
+from mnist_ref.engine import History, fit, load_checkpoint, save_checkpoint, seed_everything, train
+from mnist_ref.model import Net
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def loaders(tiny_mnist):
+    return data_loader(batch_size=32, in_memory=True, device="cpu")
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_train_returns_accuracy_and_batch_losses(loaders):
+    train_loader, _ = loaders
+    seed_everything(0)
+    model = Net()
+    acc, losses = train(model, CPU, train_loader, engine.classic_optimizer(model), progress=False)
+    assert 0 <= acc <= 100 and len(losses) == len(train_loader) == 7
+    assert all(isinstance(loss, float) for loss in losses)
+    assert model.training
+
+
+def test_test_returns_accuracy_and_losses_without_changing_weights(loaders):
+    _, test_loader = loaders
+    model = Net()
+    before = _weights(model)
+    acc, losses = engine.test(model, CPU, test_loader, progress=False)
+    assert 0 <= acc <= 100 and len(losses) == len(test_loader)
+    assert torch.equal(before, _weights(model))
+
+
+def test_fit_learns_and_records_history(loaders):
+    seed_everything(0)
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.1)
+    history = fit(model, CPU, *loaders, epochs=3, optimizer=optimizer, scheduler=scheduler, seed=0, progress=False)
+    assert len(history) == 3
+    assert history.lr == pytest.approx([0.05, 0.05, 0.005])
+    assert history.test_acc[-1] >= 90  # the synthetic digits are easy
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert all(s > 0 for s in history.epoch_seconds)
+
+
+def test_classic_defaults_are_the_course_recipe():
+    model = Net()
+    optimizer = engine.classic_optimizer(model)
+    scheduler = engine.classic_scheduler(optimizer)
+    assert optimizer.defaults["lr"] == 0.01 and optimizer.defaults["momentum"] == 0.9
+    lrs = []
+    for _ in range(20):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[:15] == [0.01] * 15 and lrs[15:] == pytest.approx([0.001] * 5)
+    assert (engine.BATCH_SIZE, engine.EPOCHS) == (64, 20)
+
+
+def test_same_seed_same_run_on_classic_loader(tiny_mnist):
+    def run():
+        seed_everything(3)
+        train_loader, test_loader = data_loader(batch_size=50, device="cpu")
+        model = Net()
+        fit(model, CPU, train_loader, test_loader, epochs=1, seed=3, progress=False)
+        return _weights(model)
+
+    assert torch.equal(run(), run())
+
+
+def test_resumed_run_equals_uninterrupted_run(loaders, tmp_path):
+    seed_everything(1)
+    straight = Net()
+    initial = {k: v.clone() for k, v in straight.state_dict().items()}
+    full = fit(straight, CPU, *loaders, epochs=2, seed=1, progress=False)
+
+    interrupted = Net()
+    interrupted.load_state_dict(initial)
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    fit(interrupted, CPU, *loaders, epochs=1, seed=1, checkpoint=checkpoint, progress=False)
+    resumed = Net()  # a fresh process would start from scratch and load the checkpoint
+    history = fit(resumed, CPU, *loaders, epochs=2, seed=1, checkpoint=checkpoint, resume=True, progress=False)
+
+    assert torch.equal(_weights(straight), _weights(resumed))
+    assert len(history) == 2 and history.test_acc == full.test_acc
+    assert load_checkpoint(checkpoint, Net())["epoch"] == 2
+
+
+def test_checkpoint_round_trip_with_map_location(tmp_path):
+    model = Net()
+    optimizer = engine.classic_optimizer(model)
+    scheduler = engine.classic_scheduler(optimizer)
+    model(torch.randn(2, 1, 28, 28)).sum().backward()
+    optimizer.step()
+    scheduler.step()
+    history = History()
+    history.append(train_acc=50.0, train_loss=1.0, test_acc=60.0, test_loss=0.9, lr=0.01, epoch_seconds=1.5)
+    path = save_checkpoint(tmp_path / "c.pt", model, optimizer, scheduler, 1, history)
+    assert not (tmp_path / "c.pt.tmp").exists()
+
+    model2 = Net()
+    optimizer2 = engine.classic_optimizer(model2)
+    scheduler2 = engine.classic_scheduler(optimizer2)
+    state = load_checkpoint(path, model2, optimizer2, scheduler2, map_location=torch.device("cpu"))
+    assert torch.equal(_weights(model), _weights(model2))
+    assert scheduler2.last_epoch == 1 and state["epoch"] == 1
+    assert optimizer2.state_dict()["state"][0]["momentum_buffer"].device.type == "cpu"
+    assert History.from_dict(state["history"]) == history
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        load_checkpoint(tmp_path / "nope.pt", Net())
+
+
+def test_confusion_matrix_counts_true_by_predicted():
+    targets = torch.tensor([0, 0, 1, 2, 2, 2])
+    predictions = torch.tensor([0, 1, 1, 2, 2, 0])
+    cm = engine.confusion_matrix(targets, predictions, num_classes=3)
+    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+
+
+def test_predict_collects_the_whole_loader(loaders):
+    _, test_loader = loaders
+    images, targets, predictions = engine.predict(Net(), CPU, test_loader)
+    assert images.shape == (100, 1, 28, 28) and targets.shape == predictions.shape == (100,)
