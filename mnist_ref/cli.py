@@ -11,6 +11,7 @@ from . import engine
 from .data import MnistDataError, data_loader, ensure_mnist, limit, make_data, make_loader
 from .device import DEVICE_CHOICES, use_device
 from .model import Net, count_parameters
+from .recipes import RECIPES
 
 PROG = "python -m mnist_ref"
 
@@ -54,14 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="The MNIST CNN course's reference model: train it, evaluate it, get the data.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="{train,evaluate,data}", parser_class=_Parser)
 
-    train = verbs.add_parser("train", help="train the course model (default: the classic 20-epoch recipe)")
+    train = verbs.add_parser(
+        "train",
+        help="train the course model (default: the classic 20-epoch recipe)",
+        description="Train the course model. The options below default to the chosen recipe's values: "
+        + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()),
+    )
     _add_common(train, test_batch_size=1000)
-    train.add_argument("--epochs", type=_positive_int, default=engine.EPOCHS)
-    train.add_argument("--batch-size", type=_positive_int, default=engine.BATCH_SIZE)
-    train.add_argument("--lr", type=_positive_float, default=engine.LR)
-    train.add_argument("--momentum", type=_fraction, default=engine.MOMENTUM)
-    train.add_argument("--step-size", type=_positive_int, default=engine.STEP_SIZE, help="StepLR: epochs between decays")
-    train.add_argument("--gamma", type=_positive_float, default=engine.GAMMA, help="StepLR: decay factor")
+    train.add_argument("--recipe", choices=list(RECIPES), default="classic")
+    train.add_argument("--epochs", type=_positive_int)
+    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--lr", type=_positive_float, help="learning rate (peak rate for one-cycle recipes)")
+    train.add_argument("--momentum", type=_fraction)
+    train.add_argument("--step-size", type=_positive_int, help="StepLR: epochs between decays")
+    train.add_argument("--gamma", type=_positive_float, help="StepLR: decay factor")
     train.add_argument("--seed", type=int, default=1)
     train.add_argument("--limit-train", type=_positive_int, metavar="N", help="use a balanced subset of N training images")
     train.add_argument("--out", metavar="DIR", default="runs/latest", help="where metrics.json, checkpoint.pt, curves.png go")
@@ -84,21 +91,25 @@ def cmd_train(args) -> None:
     metrics_path, checkpoint_path = out / "metrics.json", out / "checkpoint.pt"
     if not (args.force or args.resume) and (metrics_path.exists() or checkpoint_path.exists()):
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it, --force to overwrite it, or another --out")
+    recipe = RECIPES[args.recipe].with_overrides(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
+        step_size=args.step_size, gamma=args.gamma, in_memory=args.in_memory or None,
+    )  # fmt: skip
     device = use_device(args.device)
     engine.seed_everything(args.seed)
     train_loader, test_loader = data_loader(
-        args.batch_size, shuffle=True, root=args.data, test_batch_size=args.test_batch_size,
-        limit_train=args.limit_train, limit_test=args.limit_test, in_memory=args.in_memory, device=device,
+        recipe.batch_size, shuffle=True, root=args.data, test_batch_size=args.test_batch_size,
+        limit_train=args.limit_train, limit_test=args.limit_test, in_memory=recipe.in_memory, device=device,
     )  # fmt: skip
-    model = Net().to(device)
-    optimizer = engine.classic_optimizer(model, args.lr, args.momentum)
-    scheduler = engine.classic_scheduler(optimizer, args.step_size, args.gamma)
+    model = Net()
     history = engine.fit(
-        model, device, train_loader, test_loader, args.epochs,
-        optimizer=optimizer, scheduler=scheduler, seed=args.seed,
+        model, device, train_loader, test_loader, recipe=recipe, seed=args.seed,
         checkpoint=checkpoint_path, resume=args.resume, progress=not args.no_progress,
     )  # fmt: skip
-    metrics = {"params": count_parameters(model), "device": str(device), "seed": args.seed, **history.to_dict()}
+    metrics = {
+        "params": count_parameters(model), "device": str(device), "recipe": recipe.name, "seed": args.seed,
+        **history.to_dict(),
+    }  # fmt: skip
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     from .plots import plot_curves  # matplotlib only when a figure is made
 

@@ -68,17 +68,42 @@ def to_device(data: torch.Tensor, target: torch.Tensor, device, channels_last: b
     return data, target
 
 
-def autocast(device, enabled: bool | None = None):
-    """float16 autocast on CUDA; a no-op context elsewhere (CPU autocast would slow this model down)."""
-    device = torch.device(device)
-    on = is_cuda(device) if enabled is None else enabled and is_cuda(device)
-    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=on)
+def cpu_has_native_bf16() -> bool:
+    """True when oneDNN can run bfloat16 natively here (AVX512-BF16 / AMX); emulated bf16 is slower."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
-def grad_scaler(device) -> torch.amp.GradScaler:
-    """The loss scaler float16 training needs on CUDA; disabled (a pass-through) elsewhere."""
+def autocast_dtype(device, mixed_precision: bool | None = None) -> torch.dtype | None:
+    """The low-precision type autocast should use, or None for plain float32.
+
+    ``None`` (the classic recipe): float16 on CUDA only. ``True`` (the fast recipe): also
+    bfloat16 on a CPU with native support, where it was measured faster. ``False``: never.
+    """
     device = torch.device(device)
-    return torch.amp.GradScaler(device.type, enabled=is_cuda(device))
+    if mixed_precision is False:
+        return None
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu" and mixed_precision and cpu_has_native_bf16():
+        return torch.bfloat16
+    return None
+
+
+def autocast(device, mixed_precision: bool | None = None):
+    """An autocast context for ``autocast_dtype``; a no-op context when that is None."""
+    device = torch.device(device)
+    dtype = autocast_dtype(device, mixed_precision)
+    fallback = torch.bfloat16 if device.type == "cpu" else torch.float16  # unused when disabled
+    return torch.autocast(device_type=device.type, dtype=dtype or fallback, enabled=dtype is not None)
+
+
+def grad_scaler(device, mixed_precision: bool | None = None) -> torch.amp.GradScaler:
+    """float16 gradients underflow without loss scaling; bfloat16 and float32 need none (disabled scaler)."""
+    device = torch.device(device)
+    return torch.amp.GradScaler(device.type, enabled=autocast_dtype(device, mixed_precision) == torch.float16)
 
 
 def prefers_channels_last(device) -> bool:

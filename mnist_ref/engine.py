@@ -19,14 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .device import autocast, grad_scaler, prefers_channels_last, to_device
-
-# The classic recipe the course teaches.
-BATCH_SIZE = 64
-LR = 0.01
-MOMENTUM = 0.9
-STEP_SIZE = 15
-GAMMA = 0.1
-EPOCHS = 20
+from .recipes import BATCH_SIZE, EPOCHS, GAMMA, LR, MOMENTUM, STEP_SIZE, Recipe, get_recipe
 
 
 def seed_everything(seed: int) -> None:
@@ -39,23 +32,37 @@ def _percent(correct: int, total: int) -> float:
     return 100.0 * correct / max(total, 1)
 
 
-def train(model, device, train_loader, optimizer, *, scaler=None, progress: bool = True):
+def train(
+    model, device, train_loader, optimizer, *,
+    scheduler=None, label_smoothing: float = 0.0, mixed_precision: bool | None = None, channels_last: bool | None = None,
+    scaler=None, progress: bool = True,
+):  # fmt: skip
     """One epoch of training. Returns ``(train_acc, train_losses)``: accuracy in percent
-    over the epoch and the loss of every batch."""
+    over the epoch and the loss of every batch.
+
+    The keyword options serve the fast recipe: ``scheduler`` is stepped after every batch
+    (one-cycle), ``label_smoothing`` softens the targets, ``mixed_precision`` and
+    ``channels_last`` (default: by device) see ``mnist_ref.device``.
+    """
     model.train()
-    scaler = scaler or grad_scaler(device)
-    channels_last = prefers_channels_last(device)
+    scaler = scaler or grad_scaler(device, mixed_precision)
+    channels_last = prefers_channels_last(device) if channels_last is None else channels_last
     train_losses, correct, processed = [], 0, 0
     bar = tqdm(train_loader, desc="train", leave=False, disable=not progress)
     for data, target in bar:
         data, target = to_device(data, target, device, channels_last)
         optimizer.zero_grad(set_to_none=True)
-        with autocast(device):
+        with autocast(device, mixed_precision):
             output = model(data)
-            loss = F.nll_loss(output, target)
+        if label_smoothing:  # cross_entropy on log-probabilities: log_softmax of them changes nothing
+            loss = F.cross_entropy(output.float(), target, label_smoothing=label_smoothing)
+        else:
+            loss = F.nll_loss(output.float(), target)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        if scheduler is not None:
+            scheduler.step()
 
         train_losses.append(loss.item())
         correct += (output.argmax(dim=1) == target).sum().item()
@@ -64,15 +71,17 @@ def train(model, device, train_loader, optimizer, *, scaler=None, progress: bool
     return _percent(correct, processed), train_losses
 
 
-def test(model, device, test_loader, *, progress: bool = True):
+def test(
+    model, device, test_loader, *, mixed_precision: bool | None = None, channels_last: bool | None = None, progress: bool = True
+):
     """Evaluate. Returns ``(test_acc, test_losses)``: accuracy in percent and the mean loss of every batch."""
     model.eval()
-    channels_last = prefers_channels_last(device)
+    channels_last = prefers_channels_last(device) if channels_last is None else channels_last
     test_losses, correct, processed = [], 0, 0
     with torch.inference_mode():
         for data, target in tqdm(test_loader, desc="test", leave=False, disable=not progress):
             data, target = to_device(data, target, device, channels_last)
-            with autocast(device):
+            with autocast(device, mixed_precision):
                 output = model(data)
             test_losses.append(F.nll_loss(output.float(), target).item())
             correct += (output.argmax(dim=1) == target).sum().item()
@@ -173,8 +182,9 @@ def fit(
     device,
     train_loader,
     test_loader,
-    epochs: int = EPOCHS,
+    epochs: int | None = None,
     *,
+    recipe: Recipe | str = "classic",
     optimizer=None,
     scheduler=None,
     seed: int | None = None,
@@ -182,31 +192,41 @@ def fit(
     resume: bool = False,
     progress: bool = True,
 ) -> History:
-    """Train for ``epochs`` epochs with the classic recipe unless an optimizer / scheduler is given.
+    """Train for ``epochs`` epochs (default: the recipe's) and return the per-epoch History.
 
-    Each epoch reseeds from ``seed + epoch``, so a run resumed from a checkpoint takes the
-    same batches as one that never stopped. ``checkpoint`` is written after every epoch;
-    with ``resume=True`` training continues from it when it exists.
+    The optimizer and schedule come from ``recipe`` (the classic one by default) unless
+    given; a given scheduler is stepped once per epoch. Each epoch reseeds from
+    ``seed + epoch``, so a run resumed from a checkpoint takes the same batches as one that
+    never stopped. ``checkpoint`` is written after every epoch; with ``resume=True``
+    training continues from it when it exists.
     """
-    model.to(device)
-    if prefers_channels_last(device):
-        model.to(memory_format=torch.channels_last)
-    optimizer = optimizer or classic_optimizer(model)
-    scheduler = scheduler or classic_scheduler(optimizer)
+    recipe = get_recipe(recipe)
+    epochs = epochs or recipe.epochs
+    channels_last = prefers_channels_last(device) if recipe.channels_last is None else recipe.channels_last
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    optimizer = optimizer or recipe.optimizer(model)
+    per_batch = False
+    if scheduler is None:
+        scheduler, per_batch = recipe.scheduler(optimizer, len(train_loader), epochs)
     history, start = History(), 0
     if resume and checkpoint is not None and Path(checkpoint).is_file():
         state = load_checkpoint(checkpoint, model, optimizer, scheduler, map_location=device)
         history, start = History.from_dict(state["history"]), state["epoch"]
-    scaler = grad_scaler(device)
+    scaler = grad_scaler(device, recipe.mixed_precision)
+    precision = dict(mixed_precision=recipe.mixed_precision, channels_last=channels_last)
     epochs_bar = tqdm(range(start, epochs), desc="epochs", initial=start, total=epochs, disable=not progress)
     for epoch in epochs_bar:
         if seed is not None:
             seed_everything(seed + epoch)
         began = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        train_acc, train_losses = train(model, device, train_loader, optimizer, scaler=scaler, progress=progress)
-        test_acc, test_losses = test(model, device, test_loader, progress=progress)
-        scheduler.step()
+        train_acc, train_losses = train(
+            model, device, train_loader, optimizer, scheduler=scheduler if per_batch else None,
+            label_smoothing=recipe.label_smoothing, scaler=scaler, progress=progress, **precision,
+        )  # fmt: skip
+        if not per_batch:
+            scheduler.step()
+        test_acc, test_losses = test(model, device, test_loader, progress=progress, **precision)
         history.append(
             train_acc=train_acc,
             train_loss=statistics.fmean(train_losses),

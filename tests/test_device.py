@@ -65,3 +65,23 @@ def test_to_device_moves_and_can_change_layout():
     x, y = torch.randn(2, 1, 28, 28), torch.tensor([1, 2])
     x2, y2 = to_device(x, y, "cpu", channels_last=True)
     assert x2.is_contiguous(memory_format=torch.channels_last) and torch.equal(x2, x) and torch.equal(y2, y)
+
+
+def test_mixed_precision_choice(monkeypatch):
+    from mnist_ref.device import autocast_dtype
+
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: True)
+    assert autocast_dtype("cpu") is None  # the classic recipe stays float32 on the CPU
+    assert autocast_dtype("cpu", True) == torch.bfloat16
+    assert autocast_dtype("cuda") == autocast_dtype("cuda", True) == torch.float16
+    assert autocast_dtype("cuda", False) is None and autocast_dtype("mps", True) is None
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: False)
+    assert autocast_dtype("cpu", True) is None  # emulated bfloat16 would be slower
+
+
+def test_bfloat16_autocast_runs_on_cpu_when_supported():
+    if not device_module.cpu_has_native_bf16():
+        pytest.skip("this CPU has no native bfloat16")
+    with autocast("cpu", True):
+        assert torch.nn.Linear(4, 4)(torch.randn(2, 4)).dtype == torch.bfloat16
+    assert not grad_scaler("cpu", True).is_enabled()  # bfloat16 needs no loss scaling

@@ -1,0 +1,99 @@
+"""Training recipes for the same model: the classic one the course teaches, and faster ones.
+
+A recipe fixes the batch size, the optimizer, the learning-rate schedule and the few
+tricks that go with it; the model (593,200 parameters) never changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+# The classic recipe the course teaches.
+BATCH_SIZE = 64
+LR = 0.01
+MOMENTUM = 0.9
+STEP_SIZE = 15
+GAMMA = 0.1
+EPOCHS = 20
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    batch_size: int = BATCH_SIZE
+    epochs: int = EPOCHS
+    lr: float = LR  # the peak learning rate for one-cycle
+    momentum: float = MOMENTUM
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "step"  # "step": StepLR once per epoch; "onecycle": OneCycleLR every batch
+    step_size: int = STEP_SIZE
+    gamma: float = GAMMA
+    warmup: float = 0.25  # one-cycle: fraction of the steps spent warming up
+    label_smoothing: float = 0.0
+    mixed_precision: bool | None = None  # None: float16 on CUDA only; True: also bfloat16 on a CPU that has it
+    channels_last: bool | None = None  # None: on CUDA only
+    in_memory: bool = False  # decode once, batch by index (TensorLoader)
+    description: str = ""
+
+    def with_overrides(self, **values) -> "Recipe":
+        """A copy with the given fields changed (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    def optimizer(self, model) -> torch.optim.Optimizer:
+        return torch.optim.SGD(
+            model.parameters(), lr=self.lr, momentum=self.momentum, nesterov=self.nesterov, weight_decay=self.weight_decay
+        )
+
+    def scheduler(self, optimizer, steps_per_epoch: int, epochs: int | None = None):
+        """The schedule, and whether it steps every batch (True) or every epoch (False)."""
+        if self.schedule == "step":
+            return torch.optim.lr_scheduler.StepLR(optimizer, step_size=self.step_size, gamma=self.gamma), False
+        if self.schedule == "onecycle":
+            total = steps_per_epoch * (epochs or self.epochs)
+            if total < 4:
+                raise ValueError(f"a one-cycle schedule needs at least 4 steps, got {total}: use more data or a smaller batch")
+            warmup = max(self.warmup, 2 / total)  # at least one step of each phase on tiny runs
+            return (
+                torch.optim.lr_scheduler.OneCycleLR(
+                    optimizer, max_lr=self.lr, total_steps=total, pct_start=warmup, div_factor=25, final_div_factor=1e4
+                ),
+                True,
+            )
+        raise ValueError(f"unknown schedule {self.schedule!r}: use 'step' or 'onecycle'")
+
+
+CLASSIC = Recipe(
+    "classic",
+    description="batch 64, SGD(lr=0.01, momentum=0.9), StepLR(step_size=15, gamma=0.1), 20 epochs: what the lessons teach",
+)
+
+# Chosen by measurement on the 2-core CPU machine; see benchmarks/ and the README.
+FAST = Recipe(
+    "fast",
+    epochs=1,
+    lr=0.05,
+    nesterov=True,
+    weight_decay=5e-4,
+    schedule="onecycle",
+    label_smoothing=0.1,
+    mixed_precision=True,
+    channels_last=True,
+    in_memory=True,
+    description="one epoch: Nesterov SGD, one-cycle to 0.05, weight decay, label smoothing, in-memory data, mixed precision",
+)
+
+FAST_LONG = replace(FAST, name="fast-long", epochs=6, description="the fast recipe over 6 epochs")
+
+RECIPES = {r.name: r for r in (CLASSIC, FAST, FAST_LONG)}
+
+
+def get_recipe(name: str | Recipe) -> Recipe:
+    if isinstance(name, Recipe):
+        return name
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ValueError(f"unknown recipe {name!r}: use one of {', '.join(RECIPES)}") from None
