@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from .data import MNIST_MEAN, MNIST_STD
 
 
 def _figure(**kwargs) -> Figure:
-    # matplotlib.pyplot would register the figure globally (and leak it in long runs);
-    # a bare Figure is displayed by Jupyter all the same.
-    return Figure(**kwargs)
+    # Made through pyplot so that Jupyter's inline backend is active and shows the returned
+    # figure; closed at once so pyplot neither shows it a second time nor keeps it alive.
+    fig = plt.figure(**kwargs)
+    plt.close(fig)
+    return fig
 
 
 def _as_image(tensor):

@@ -74,7 +74,7 @@ CLASSIC = Recipe(
 FAST = Recipe(
     "fast",
     epochs=1,
-    lr=0.05,
+    lr=0.08,
     nesterov=True,
     weight_decay=5e-4,
     schedule="onecycle",
@@ -82,7 +82,7 @@ FAST = Recipe(
     mixed_precision=True,
     channels_last=True,
     in_memory=True,
-    description="one epoch: Nesterov SGD, one-cycle to 0.05, weight decay, label smoothing, in-memory data, mixed precision",
+    description="one epoch: Nesterov SGD, one-cycle to 0.08, weight decay, label smoothing, in-memory data, mixed precision",
 )
 
 FAST_LONG = replace(FAST, name="fast-long", epochs=6, description="the fast recipe over 6 epochs")

@@ -58,3 +58,12 @@ def test_one_epoch_of_the_classic_recipe_reaches_98_percent(real_mnist, tmp_path
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["params"] == 593200
     assert metrics["test_acc"][-1] >= 98.0, metrics
+
+
+def test_one_epoch_of_the_fast_recipe_reaches_99_percent(real_mnist, tmp_path):
+    out = tmp_path / "fast"
+    argv = ["train", "--recipe", "fast", "--epochs", "1", "--data", str(real_mnist), "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["params"] == 593200 and metrics["recipe"] == "fast"
+    assert metrics["test_acc"][-1] >= 99.0, metrics

@@ -1,0 +1,257 @@
+"""The self-checks of lesson 07 accept right answers and explain typical wrong ones; the notebook's browser works headless."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from mnist_ref.checks import CheckFailed, NotAttempted
+from mnist_ref.checks import lesson07 as check
+from mnist_ref.engine import confusion_matrix as reference_cm
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "07_evaluation" / "07_evaluation.ipynb"
+
+
+def not_attempted(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def fails(exercise, answer, *fragments, hidden=False):
+    with pytest.raises(CheckFailed) as info:
+        (exercise.hidden if hidden else exercise)(answer)
+    assert not isinstance(info.value, NotAttempted)
+    for fragment in fragments:
+        assert fragment in str(info.value), str(info.value)
+
+
+def passes(exercise, answer):
+    exercise(answer)
+    exercise.hidden(answer)
+
+
+@pytest.mark.parametrize("exercise", [check.confusion_matrix, check.per_class_accuracy, check.most_confused_pairs, check.misclassified_indices])
+def test_untouched_exercise_is_not_attempted(exercise):
+    with pytest.raises(NotAttempted, match="not attempted yet"):
+        exercise(not_attempted)
+    with pytest.raises(NotAttempted, match="not attempted yet"):
+        exercise.hidden(not_attempted)
+
+
+# --- confusion_matrix ------------------------------------------------------------------------------
+
+
+def cm_loop(targets, predictions, num_classes=10):
+    cm = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    for t, p in zip(targets.tolist(), predictions.tolist()):
+        cm[t, p] += 1
+    return cm
+
+
+def test_confusion_matrix_right_answers():
+    passes(check.confusion_matrix, cm_loop)
+    passes(check.confusion_matrix, reference_cm)
+    passes(check.confusion_matrix, lambda t, p, n=10: cm_loop(t, p, n).int())
+
+
+def test_confusion_matrix_transposed():
+    fails(check.confusion_matrix, lambda t, p, n=10: cm_loop(p, t, n), "transposed", "cm[true, predicted]")
+
+
+def test_confusion_matrix_only_seen_classes():
+    def too_small(t, p, n=10):
+        k = int(max(t.max(), p.max())) + 1
+        return cm_loop(t, p, k)
+
+    check.confusion_matrix(too_small)  # the visible cases use every class ...
+    fails(check.confusion_matrix, too_small, "shape", "never occur", hidden=True)
+
+
+def test_confusion_matrix_float_counts():
+    answer = lambda t, p, n=10: cm_loop(t, p, n).float()  # noqa: E731
+    check.confusion_matrix(answer)
+    fails(check.confusion_matrix, answer, "integer dtype", hidden=True)
+
+
+def test_confusion_matrix_set_instead_of_add():
+    def assign(t, p, n=10):
+        cm = torch.zeros(n, n, dtype=torch.long)
+        cm[t, p] = 1
+        return cm
+
+    fails(check.confusion_matrix, assign, "add up to")
+
+
+def test_confusion_matrix_numpy():
+    fails(check.confusion_matrix, lambda t, p, n=10: cm_loop(t, p, n).numpy(), "torch.Tensor")
+
+
+# --- per_class_accuracy ----------------------------------------------------------------------------
+
+
+def accuracy(cm):
+    return 100 * cm.diagonal().float() / cm.sum(dim=1).clamp(min=1)
+
+
+def test_per_class_accuracy_right_answers():
+    passes(check.per_class_accuracy, accuracy)
+    passes(check.per_class_accuracy, check.reference_per_class_accuracy)
+    passes(check.per_class_accuracy, lambda cm: [100 * float(cm[c, c]) / max(float(cm[c].sum()), 1) for c in range(len(cm))])
+
+
+def test_per_class_accuracy_fraction():
+    fails(check.per_class_accuracy, lambda cm: accuracy(cm) / 100, "fractions", "percent")
+
+
+def test_per_class_accuracy_by_column():
+    fails(check.per_class_accuracy, lambda cm: 100 * cm.diagonal().float() / cm.sum(dim=0), "column", "precision")
+
+
+def test_per_class_accuracy_integer_division():
+    fails(check.per_class_accuracy, lambda cm: 100 * cm.diagonal() // cm.sum(dim=1), "integer division")
+
+
+def test_per_class_accuracy_nan_for_absent_class():
+    answer = lambda cm: 100 * cm.diagonal().float() / cm.sum(dim=1)  # noqa: E731
+    check.per_class_accuracy(answer)
+    fails(check.per_class_accuracy, answer, "nan", "0.0", hidden=True)
+
+
+def test_per_class_accuracy_overall():
+    fails(check.per_class_accuracy, lambda cm: 100 * cm.diagonal().sum().float() / cm.sum(), "shape", "one accuracy per class")
+
+
+# --- most_confused_pairs ---------------------------------------------------------------------------
+
+
+def pairs(cm, k=5):
+    found = [(t, p, int(cm[t, p])) for t in range(len(cm)) for p in range(len(cm)) if t != p and cm[t, p] > 0]
+    return sorted(found, key=lambda x: (-x[2], x[0], x[1]))[:k]
+
+
+def pairs_stable_sort(cm, k=5):
+    off = cm.clone()
+    off.fill_diagonal_(0)
+    counts, order = off.flatten().sort(descending=True, stable=True)
+    n = len(cm)
+    return [(int(i) // n, int(i) % n, int(c)) for c, i in zip(counts, order) if c > 0][:k]
+
+
+def test_most_confused_pairs_right_answers():
+    passes(check.most_confused_pairs, pairs)
+    passes(check.most_confused_pairs, pairs_stable_sort)
+    passes(check.most_confused_pairs, check.reference_most_confused_pairs)
+    passes(check.most_confused_pairs, lambda cm, k=5: [[torch.tensor(t), p, c] for t, p, c in pairs(cm, k)])
+
+
+def test_most_confused_pairs_with_diagonal():
+    def with_diagonal(cm, k=5):
+        found = [(t, p, int(cm[t, p])) for t in range(len(cm)) for p in range(len(cm))]
+        return sorted(found, key=lambda x: (-x[2], x[0], x[1]))[:k]
+
+    fails(check.most_confused_pairs, with_diagonal, "diagonal")
+
+
+def test_most_confused_pairs_transposed():
+    fails(check.most_confused_pairs, lambda cm, k=5: pairs(cm.T, k), "swapped", "ROW is the true digit")
+
+
+def test_most_confused_pairs_ascending():
+    fails(check.most_confused_pairs, lambda cm, k=5: sorted(pairs(cm, 100), key=lambda x: x[2])[-k:], "wrong order")
+
+
+def test_most_confused_pairs_unstable_ties():
+    def reverse_ties(cm, k=5):
+        found = [(t, p, int(cm[t, p])) for t in range(len(cm)) for p in range(len(cm)) if t != p and cm[t, p] > 0]
+        return sorted(found, key=lambda x: (x[2], x[0], x[1]), reverse=True)[:k]
+
+    check.most_confused_pairs(reverse_ties)  # no ties in the visible case
+    fails(check.most_confused_pairs, reverse_ties, "(true, predicted) ascending", hidden=True)
+
+
+def test_most_confused_pairs_keeps_zeros():
+    def zeros(cm, k=5):
+        found = [(t, p, int(cm[t, p])) for t in range(len(cm)) for p in range(len(cm)) if t != p]
+        return sorted(found, key=lambda x: (-x[2], x[0], x[1]))[:k]
+
+    check.most_confused_pairs(zeros)
+    fails(check.most_confused_pairs, zeros, "count 0", hidden=True)
+
+
+def test_most_confused_pairs_returns_tensor():
+    fails(check.most_confused_pairs, lambda cm, k=5: torch.tensor(pairs(cm, k)), "list")
+
+
+# --- misclassified_indices -------------------------------------------------------------------------
+
+
+def test_misclassified_indices_right_answers():
+    passes(check.misclassified_indices, lambda t, p: (t != p).nonzero().flatten())
+    passes(check.misclassified_indices, lambda t, p: torch.where(t != p)[0])
+    passes(check.misclassified_indices, lambda t, p: [i for i in range(len(t)) if t[i] != p[i]])
+
+
+def test_misclassified_indices_mask():
+    fails(check.misclassified_indices, lambda t, p: t != p, "boolean mask")
+
+
+def test_misclassified_indices_not_flattened():
+    fails(check.misclassified_indices, lambda t, p: (t != p).nonzero(), "flatten")
+
+
+def test_misclassified_indices_correct_ones():
+    fails(check.misclassified_indices, lambda t, p: (t == p).nonzero().flatten(), "CORRECTLY classified")
+
+
+def test_misclassified_indices_float():
+    fails(check.misclassified_indices, lambda t, p: (t != p).nonzero().flatten().float(), "integers")
+
+
+# --- the notebook's misclassified browser ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser_code():
+    """The provided cell of the lesson that defines the browser, run in a fresh namespace."""
+    cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if "def misclassified_browser" in c.source]
+    assert len(cells) == 1
+    namespace = {}
+    exec(cells[0], namespace)  # noqa: S102 -- our own notebook
+    return namespace
+
+
+def small_case():
+    torch.manual_seed(0)
+    images = torch.randn(6, 1, 28, 28)
+    targets = torch.tensor([1, 2, 3, 4, 5, 6])
+    predictions = torch.tensor([1, 7, 3, 9, 5, 0])
+    return images, targets, predictions, check.reference_misclassified_indices(targets, predictions)
+
+
+def test_browser_update_logic(browser_code):
+    images, targets, predictions, wrong = small_case()
+    fig = browser_code["misclassified_figure"](images, targets, predictions, wrong, 1)
+    title = fig.axes[0].get_title()
+    assert "#3" in title and "true 4" in title and "predicted 9" in title
+    step = browser_code["step_position"]
+    assert step(0, +1, 3) == 1 and step(2, +1, 3) == 0 and step(0, -1, 3) == 2
+
+
+def test_browser_widget_follows_slider_and_buttons(browser_code, capsys):
+    images, targets, predictions, wrong = small_case()
+    browser = browser_code["misclassified_browser"](images, targets, predictions, wrong)
+    slider, previous, following = browser.slider, browser.previous, browser.next
+    assert (slider.min, slider.max, slider.value) == (0, 2, 0)
+    following.click()
+    assert slider.value == 1 and "true 4" in browser.caption.value
+    previous.click()
+    previous.click()
+    assert slider.value == 2 and "true 6" in browser.caption.value
+
+
+def test_browser_without_mistakes(browser_code):
+    images, targets, _, _ = small_case()
+    browser = browser_code["misclassified_browser"](images, targets, targets, torch.tensor([], dtype=torch.long))
+    assert "No misclassified" in browser.caption.value
