@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .device import autocast, grad_scaler, prefers_channels_last, to_device
-from .recipes import BATCH_SIZE, EPOCHS, GAMMA, LR, MOMENTUM, STEP_SIZE, Recipe, get_recipe
+from .recipes import BATCH_SIZE, EPOCHS, GAMMA, LR, MOMENTUM, STEP_SIZE, Recipe, get_recipe  # noqa: F401 (re-exported)
 
 
 def seed_everything(seed: int) -> None:

@@ -8,35 +8,14 @@ import pytest
 import torch
 from torchvision import transforms
 
-from mnist_ref.checks import CheckFailed, NotAttempted
+from check_helpers import assert_not_attempted, fails, passes
+from mnist_ref.checks import CheckFailed
 from mnist_ref.checks import lesson01 as check
-
-
-def run_both(exercise, answer):
-    exercise(answer)
-    exercise.hidden(answer)
-
-
-def fails(exercise, answer, *fragments, hidden=False):
-    with pytest.raises(CheckFailed) as info:
-        (exercise.hidden if hidden else exercise)(answer)
-    message = str(info.value)
-    assert not isinstance(info.value, NotAttempted), message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
-
-
-def not_attempted(*args, **kwargs):
-    raise NotImplementedError()
 
 
 @pytest.mark.parametrize("exercise", [check.class_counts, check.pixel_mean_std, check.make_transform, check.batch_sizes])
 def test_untouched_exercise_is_not_attempted(exercise):
-    with pytest.raises(NotAttempted, match="not attempted yet"):
-        exercise(not_attempted)
-    with pytest.raises(NotAttempted, match="not attempted yet"):
-        exercise.hidden(not_attempted)
+    assert_not_attempted(exercise)
 
 
 def test_hint_prints(capsys):
@@ -72,7 +51,7 @@ def counts_one_hot_float(targets):
 
 @pytest.mark.parametrize("answer", [counts_bincount, counts_loop, counts_compare, counts_list, counts_one_hot_float])
 def test_class_counts_accepts_correct_answers(answer, capsys):
-    run_both(check.class_counts, answer)
+    passes(check.class_counts, answer)
     assert "class_counts: correct" in capsys.readouterr().out
 
 
@@ -141,7 +120,7 @@ def stats_list(images):
 
 @pytest.mark.parametrize("answer", [stats_torch, stats_population, stats_numpy, stats_list])
 def test_pixel_mean_std_accepts_correct_answers(answer, capsys):
-    run_both(check.pixel_mean_std, answer)
+    passes(check.pixel_mean_std, answer)
     assert "pixel_mean_std: correct" in capsys.readouterr().out
 
 
@@ -231,7 +210,7 @@ def transform_v2(mean, std):
 
 @pytest.mark.parametrize("answer", [transform_compose, transform_scalars, transform_lambda, transform_v2])
 def test_make_transform_accepts_correct_answers(answer, capsys):
-    run_both(check.make_transform, answer)
+    passes(check.make_transform, answer)
     assert "make_transform: correct" in capsys.readouterr().out
 
 
@@ -297,7 +276,7 @@ def batches_loader(n, batch_size, drop_last=False):
 
 @pytest.mark.parametrize("answer", [batches_divmod, batches_range, batches_loader])
 def test_batch_sizes_accepts_correct_answers(answer, capsys):
-    run_both(check.batch_sizes, answer)
+    passes(check.batch_sizes, answer)
     assert "batch_sizes: correct" in capsys.readouterr().out
 
 

@@ -9,35 +9,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_ref.checks import CheckFailed, NotAttempted
+from check_helpers import assert_not_attempted, fails, passes
+from mnist_ref.checks import CheckFailed
 from mnist_ref.checks import lesson02 as check
-
-
-def run_both(exercise, answer):
-    exercise(answer)
-    exercise.hidden(answer)
-
-
-def fails(exercise, answer, *fragments, hidden=False):
-    with pytest.raises(CheckFailed) as info:
-        (exercise.hidden if hidden else exercise)(answer)
-    message = str(info.value)
-    assert not isinstance(info.value, NotAttempted), message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
-
-
-def not_attempted(*args, **kwargs):
-    raise NotImplementedError()
 
 
 @pytest.mark.parametrize("exercise", [check.conv2d_loops, check.conv2d_unfold, check.conv_output_size, check.conv_parameters])
 def test_untouched_exercise_is_not_attempted(exercise):
-    with pytest.raises(NotAttempted, match="not attempted yet"):
-        exercise(not_attempted)
-    with pytest.raises(NotAttempted, match="not attempted yet"):
-        exercise.hidden(not_attempted)
+    assert_not_attempted(exercise)
 
 
 def test_library_conv_is_restored_after_a_check():
@@ -91,7 +70,7 @@ def loops_float64(image, kernel):
 
 @pytest.mark.parametrize("answer", [loops_sum, loops_four, loops_unfold, loops_shift, loops_float64])
 def test_conv2d_loops_accepts_correct_answers(answer, capsys):
-    run_both(check.conv2d_loops, answer)
+    passes(check.conv2d_loops, answer)
     assert "conv2d_loops: correct" in capsys.readouterr().out
 
 
@@ -187,7 +166,7 @@ def unfold_loops(x, weight, bias):
 
 @pytest.mark.parametrize("answer", [unfold_matmul, unfold_einsum, unfold_loops])
 def test_conv2d_unfold_accepts_correct_answers(answer, capsys):
-    run_both(check.conv2d_unfold, answer)
+    passes(check.conv2d_unfold, answer)
     assert "conv2d_unfold: correct" in capsys.readouterr().out
 
 
@@ -281,7 +260,7 @@ def size_by_range(n, k, padding=0, stride=1):  # counts the window positions
 
 @pytest.mark.parametrize("answer", [size_formula, size_floor, size_tensor, size_by_range])
 def test_conv_output_size_accepts_correct_answers(answer, capsys):
-    run_both(check.conv_output_size, answer)
+    passes(check.conv_output_size, answer)
     assert "conv_output_size: correct" in capsys.readouterr().out
 
 
@@ -326,7 +305,7 @@ def params_module(c_in, c_out, k):
 
 @pytest.mark.parametrize("answer", [params_formula, params_module])
 def test_conv_parameters_accepts_correct_answers(answer, capsys):
-    run_both(check.conv_parameters, answer)
+    passes(check.conv_parameters, answer)
     assert "conv_parameters: correct" in capsys.readouterr().out
 
 

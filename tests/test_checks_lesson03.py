@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from check_helpers import fails, passes
 from mnist_ref.checks import CheckFailed, NotAttempted
 from mnist_ref.checks import lesson03 as check
 from mnist_ref.model import Net as ReferenceNet
@@ -19,20 +20,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def run_both(exercise, answer):
-    exercise(answer)
-    exercise.hidden(answer)
-
-
-def fails(exercise, answer, *fragments, hidden=False):
-    with pytest.raises(CheckFailed) as info:
-        (exercise.hidden if hidden else exercise)(answer)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 # --- max_pool_2x2 -------------------------------------------------------------------------------
@@ -62,7 +49,7 @@ def pool_stack(x):
 
 @pytest.mark.parametrize("answer", [pool_reshape, pool_unfold, pool_loops, pool_stack])
 def test_max_pool_accepts_correct_answers(answer, capsys):
-    run_both(check.max_pool_2x2, answer)
+    passes(check.max_pool_2x2, answer)
     assert "max_pool_2x2: correct" in capsys.readouterr().out
 
 
@@ -145,7 +132,7 @@ def test_flatten_reference_matches_the_real_layers():
 
 @pytest.mark.parametrize("answer", [flatten_right, flatten_by_running])
 def test_flatten_accepts_correct_answers(answer):
-    run_both(check.flatten_size, answer)
+    passes(check.flatten_size, answer)
 
 
 @pytest.mark.parametrize(
@@ -216,7 +203,7 @@ def head_variant(final=lambda z: F.log_softmax(z, dim=1), relu=True, flatten=lam
 
 @pytest.mark.parametrize("answer", [Head, SequentialHead])
 def test_head_accepts_correct_answers(answer):
-    run_both(check.ClassifierHead, answer)
+    passes(check.ClassifierHead, answer)
 
 
 def test_head_not_attempted():
@@ -323,7 +310,7 @@ def make_net(padding=0, pools=(True, True), pool=lambda x: F.max_pool2d(x, 2), r
 
 @pytest.mark.parametrize("answer", [AttrNet, SeqNet, ReversedDefinitionNet, make_net()])
 def test_net_accepts_correct_answers(answer, capsys):
-    run_both(check.Net, answer)
+    passes(check.Net, answer)
     assert "Net: correct" in capsys.readouterr().out
 
 

@@ -8,28 +8,13 @@ import pytest
 import torch
 
 from mnist_ref import Net, load_checkpoint
-from mnist_ref.checks import CheckFailed, NotAttempted
+from check_helpers import assert_not_attempted, fails
 from mnist_ref.checks import lesson06 as check
-
-
-def not_attempted(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def fails(exercise, answer, *fragments, hidden=False):
-    with pytest.raises(CheckFailed) as info:
-        (exercise.hidden if hidden else exercise)(answer)
-    assert not isinstance(info.value, NotAttempted)
-    for fragment in fragments:
-        assert fragment in str(info.value), str(info.value)
 
 
 @pytest.mark.parametrize("exercise", [check.choose_device, check.move_batch, check.load_for_inference, check.amp_enabled])
 def test_untouched_exercise_is_not_attempted(exercise):
-    with pytest.raises(NotAttempted, match="not attempted yet"):
-        exercise(not_attempted)
-    with pytest.raises(NotAttempted, match="not attempted yet"):
-        exercise.hidden(not_attempted)
+    assert_not_attempted(exercise)
 
 
 # --- choose_device ---------------------------------------------------------------------------------

@@ -8,36 +8,16 @@ import nbformat
 import pytest
 import torch
 
-from mnist_ref.checks import CheckFailed, NotAttempted
+from check_helpers import assert_not_attempted, fails, passes
 from mnist_ref.checks import lesson07 as check
 from mnist_ref.engine import confusion_matrix as reference_cm
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "07_evaluation" / "07_evaluation.ipynb"
 
 
-def not_attempted(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def fails(exercise, answer, *fragments, hidden=False):
-    with pytest.raises(CheckFailed) as info:
-        (exercise.hidden if hidden else exercise)(answer)
-    assert not isinstance(info.value, NotAttempted)
-    for fragment in fragments:
-        assert fragment in str(info.value), str(info.value)
-
-
-def passes(exercise, answer):
-    exercise(answer)
-    exercise.hidden(answer)
-
-
 @pytest.mark.parametrize("exercise", [check.confusion_matrix, check.per_class_accuracy, check.most_confused_pairs, check.misclassified_indices])
 def test_untouched_exercise_is_not_attempted(exercise):
-    with pytest.raises(NotAttempted, match="not attempted yet"):
-        exercise(not_attempted)
-    with pytest.raises(NotAttempted, match="not attempted yet"):
-        exercise.hidden(not_attempted)
+    assert_not_attempted(exercise)
 
 
 # --- confusion_matrix ------------------------------------------------------------------------------

@@ -32,6 +32,40 @@ class NotAttempted(CheckFailed):
     """The exercise still raises NotImplementedError."""
 
 
+class UsedLibraryFunction(Exception):
+    """Raised inside the learner's code by a library function that :func:`forbid` switched off."""
+
+
+@contextlib.contextmanager
+def forbid(*targets):
+    """Switch off library functions, given as ``(module, name)`` pairs, while the block runs:
+    an exercise that asks for "your own" convolution or pooling may not call the library's."""
+
+    def refuse(*args, **kwargs):
+        raise UsedLibraryFunction()
+
+    saved = [(module, name, getattr(module, name)) for module, name in targets if hasattr(module, name)]
+    for module, name, _ in saved:
+        setattr(module, name, refuse)
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+@contextlib.contextmanager
+def single_thread():
+    """One intra-op thread while a check runs: its tensors are tiny, and on a busy machine (a
+    shared grader) two spinning OpenMP threads can make a 5 ms forward pass take half a second."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def expect(condition: bool, message: str) -> None:
     """Fail with ``message`` (written in the learner's terms) unless ``condition`` holds."""
     __tracebackhide__ = True  # IPython and pytest hide this frame: the learner sees the message

@@ -10,14 +10,13 @@ convolution itself: ``F.conv2d`` / ``nn.Conv2d`` raise inside the learner's func
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import CheckFailed, Exercise, call, expect, expect_tensor
+from . import CheckFailed, Exercise, UsedLibraryFunction, call, expect, expect_tensor, forbid
 
 
 def _seeded(seed: int, *shape, integers: bool = False) -> torch.Tensor:
@@ -30,26 +29,9 @@ def _seeded(seed: int, *shape, integers: bool = False) -> torch.Tensor:
 # --- blocking the library convolution ------------------------------------------------------------
 
 
-class _UsedLibraryConv(Exception):
-    pass
-
-
-@contextlib.contextmanager
 def _no_library_conv():
-    """Make F.conv2d / torch.conv2d / torch.convolution (and so nn.Conv2d) raise inside the learner's code."""
-
-    def refuse(*args, **kwargs):
-        raise _UsedLibraryConv()
-
-    targets = [(F, "conv2d"), (torch, "conv2d"), (torch, "convolution"), (torch, "_convolution")]
-    saved = [(module, name, getattr(module, name)) for module, name in targets if hasattr(module, name)]
-    for module, name, _ in saved:
-        setattr(module, name, refuse)
-    try:
-        yield
-    finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
+    """F.conv2d / torch.conv2d / torch.convolution (and so nn.Conv2d) raise inside the learner's code."""
+    return forbid((F, "conv2d"), (torch, "conv2d"), (torch, "convolution"), (torch, "_convolution"))
 
 
 def _call_own_conv(answer, *args, what: str, on_error=None):
@@ -67,7 +49,7 @@ def _call_own_conv(answer, *args, what: str, on_error=None):
             out = call(answer, *args, what=what)
     except CheckFailed as failure:
         cause = failure.__cause__
-        if isinstance(cause, _UsedLibraryConv):
+        if isinstance(cause, UsedLibraryFunction):
             raise refused from None
         hint = on_error(str(cause)) if on_error is not None and cause is not None else None
         if hint:

@@ -23,7 +23,7 @@ from torch import nn
 from mnist_ref.model import NUM_PARAMETERS
 from mnist_ref.model import Net as ReferenceNet
 
-from . import CheckFailed, Exercise, NotAttempted, call, expect, expect_tensor
+from . import CheckFailed, Exercise, NotAttempted, UsedLibraryFunction, call, expect, expect_tensor, forbid, single_thread
 
 # --- the course architecture ------------------------------------------------------------------
 
@@ -86,33 +86,15 @@ def _rng(seed: int):
 
 
 def _single_thread(check):
-    """Run a check with one intra-op thread: its tensors are tiny, and on a busy machine (a shared
-    grader) two spinning OpenMP threads can make a 5 ms forward pass take half a second."""
+    """Run ``check`` under :func:`single_thread`."""
 
     @functools.wraps(check)
     def wrapper(answer):
         __tracebackhide__ = True
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with single_thread():
             return check(answer)
-        finally:
-            torch.set_num_threads(threads)
 
     return wrapper
-
-
-def _run(fn, *args, what: str):
-    """Call a function or module; NotImplementedError -> not attempted, other errors -> CheckFailed."""
-    __tracebackhide__ = True
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise NotAttempted(f"{what} is not attempted yet: replace `raise NotImplementedError()` with your code.") from None
-    except CheckFailed:
-        raise
-    except Exception as exc:
-        raise CheckFailed(f"{what} raised {type(exc).__name__}: {exc}") from exc
 
 
 def check_log_probs(out: torch.Tensor, what: str) -> None:
@@ -140,27 +122,12 @@ def check_log_probs(out: torch.Tensor, what: str) -> None:
 # --- exercise 1: max_pool_2x2 ------------------------------------------------------------------
 
 
-class _UsedLibraryPool(Exception):
-    pass
-
-
-@contextlib.contextmanager
 def _no_library_pooling():
-    """Make F.max_pool2d / nn.MaxPool2d / torch.max_pool2d raise inside the learner's function."""
-
-    def refuse(*args, **kwargs):
-        raise _UsedLibraryPool()
-
-    targets = [(F, "max_pool2d"), (F, "max_pool2d_with_indices"), (F, "adaptive_max_pool2d"), (torch, "max_pool2d"),
-               (torch, "adaptive_max_pool2d"), (torch, "max_pool2d_with_indices")]  # fmt: skip
-    saved = [(module, name, getattr(module, name)) for module, name in targets if hasattr(module, name)]
-    for module, name, _ in saved:
-        setattr(module, name, refuse)
-    try:
-        yield
-    finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
+    """F.max_pool2d / nn.MaxPool2d / torch.max_pool2d raise inside the learner's function."""
+    return forbid(
+        (F, "max_pool2d"), (F, "max_pool2d_with_indices"), (F, "adaptive_max_pool2d"),
+        (torch, "max_pool2d"), (torch, "adaptive_max_pool2d"), (torch, "max_pool2d_with_indices"),
+    )  # fmt: skip
 
 
 def _pool(answer, x: torch.Tensor) -> torch.Tensor:
@@ -168,9 +135,9 @@ def _pool(answer, x: torch.Tensor) -> torch.Tensor:
     original = x.clone()
     try:
         with _no_library_pooling():
-            out = _run(answer, x, what="max_pool_2x2")
+            out = call(answer, x, what="max_pool_2x2")
     except CheckFailed as failure:
-        if isinstance(failure.__cause__, _UsedLibraryPool):
+        if isinstance(failure.__cause__, UsedLibraryFunction):
             raise CheckFailed("max_pool_2x2 calls F.max_pool2d (or nn.MaxPool2d): write the pooling yourself, with "
                               "reshape + amax, Tensor.unfold + amax, or loops. F.max_pool2d is what we compare your result with.") from None
         raise
@@ -554,11 +521,11 @@ def _compare_with_reference(model, layers, x, params, what: str, head_only: bool
     params = params[8:] if head_only else params
     load_reference_weights(layers, params)
     with torch.no_grad():
-        out = _run(model, x, what=what)
+        out = call(model, x, what=what)
         expected = reference_forward(params, x, head_only=head_only)
         if torch.allclose(out, expected, atol=1e-4, rtol=1e-4):
             return
-        again = _run(model, x, what=what)
+        again = call(model, x, what=what)
     expect(torch.allclose(out, again), f"{what} gives different outputs for the same input: the course model has no dropout or other randomness.")
     roles = ("conv1", "conv2", "conv3", "conv4", "fc1")
     variants = [("the ReLU after fc1 is missing", dict(relu=(True,) * 4 + (False,)))]
@@ -579,7 +546,7 @@ def _compare_with_reference(model, layers, x, params, what: str, head_only: bool
 def _check_gradients(model: nn.Module, x: torch.Tensor, what: str) -> None:
     __tracebackhide__ = True
     model.zero_grad()
-    out = _run(model, x, what=what)
+    out = call(model, x, what=what)
     expect(out.requires_grad, f"{what}'s output does not require grad: don't use torch.no_grad() or .detach() inside forward.")
     out.sum().backward()
     for name, p in model.named_parameters():

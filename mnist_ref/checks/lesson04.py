@@ -13,18 +13,16 @@ batch keeps that batch's computation graph (and its activations) alive for the w
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import math
 import numbers
-import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from mnist_ref import engine
-from mnist_ref.checks import CheckFailed, Exercise, call, expect, expect_close, expect_tensor
+from mnist_ref.checks import CheckFailed, Exercise, call, expect, expect_close, expect_tensor, single_thread
 
 CPU = torch.device("cpu")
 
@@ -304,21 +302,6 @@ def trained_model_and_test_batches(kind: str, seed: int, sizes) -> tuple[SpyNet,
     for p in model.parameters():
         p.grad = None
     return model, batches[len(PRETRAIN) :]
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Runs a check on tiny tensors: one thread (faster than several fighting over a busy machine;
-    restored afterwards), and warnings silenced — nbgrader scores a test cell that writes to
-    stderr as failed, and a harmless warning (e.g. float() of a loss) must not cost the points."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _weights(model) -> dict:

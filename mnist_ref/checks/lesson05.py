@@ -23,7 +23,8 @@ import torch
 
 from mnist_ref import engine
 from mnist_ref.checks import CheckFailed, Exercise, call, expect
-from mnist_ref.checks.lesson04 import CPU, CountingSGD, _same_weights, _weights, make_model, single_thread, synthetic_batches
+from mnist_ref.checks import single_thread
+from mnist_ref.checks.lesson04 import CPU, CountingSGD, _same_weights, _weights, make_model, synthetic_batches
 from mnist_ref.engine import History
 
 # --- 1. step_lr --------------------------------------------------------------------------------
