@@ -138,7 +138,8 @@ class Exercise:
 
     def __call__(self, answer) -> None:
         __tracebackhide__ = True
-        message = self.visible(answer)
+        with single_thread():
+            message = self.visible(answer)
         print(f"✅ {self.title}: correct." + (f" {message}" if message else ""))
 
     check = __call__
@@ -146,9 +147,10 @@ class Exercise:
     def hidden(self, answer) -> None:
         """Visible checks, then the stricter ones; silent on success (the grader's cell)."""
         __tracebackhide__ = True
-        self.visible(answer)
-        if self.strict is not None:
-            self.strict(answer)
+        with single_thread():
+            self.visible(answer)
+            if self.strict is not None:
+                self.strict(answer)
 
     def hint(self) -> None:
         print(f"💡 {self.title}: {self.hint_text}")

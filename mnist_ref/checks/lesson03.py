@@ -13,7 +13,6 @@ are copied into them by that order after the shapes have been checked.
 from __future__ import annotations
 
 import contextlib
-import functools
 import numbers
 
 import torch
@@ -23,7 +22,7 @@ from torch import nn
 from mnist_ref.model import NUM_PARAMETERS
 from mnist_ref.model import Net as ReferenceNet
 
-from . import CheckFailed, Exercise, NotAttempted, UsedLibraryFunction, call, expect, expect_tensor, forbid, single_thread
+from . import CheckFailed, Exercise, NotAttempted, UsedLibraryFunction, call, expect, expect_tensor, forbid
 
 # --- the course architecture ------------------------------------------------------------------
 
@@ -83,18 +82,6 @@ def _rng(seed: int):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-def _single_thread(check):
-    """Run ``check`` under :func:`single_thread`."""
-
-    @functools.wraps(check)
-    def wrapper(answer):
-        __tracebackhide__ = True
-        with single_thread():
-            return check(answer)
-
-    return wrapper
 
 
 def check_log_probs(out: torch.Tensor, what: str) -> None:
@@ -172,7 +159,6 @@ def _compare_pool(answer, x: torch.Tensor) -> None:
                       "maximum of the window x[..., 2i:2i+2, 2j:2j+2]; if you reshape, use (N, C, H//2, 2, W//2, 2) and take the max over dims 3 and 5.")
 
 
-@_single_thread
 def _max_pool_visible(answer) -> str:
     __tracebackhide__ = True
     _compare_pool(answer, _seeded(0, 2, 3, 6, 8))
@@ -180,7 +166,6 @@ def _max_pool_visible(answer) -> str:
     return "(2, 3, 6, 8) -> (2, 3, 3, 4), the same values as F.max_pool2d."
 
 
-@_single_thread
 def _max_pool_strict(answer) -> None:
     __tracebackhide__ = True
     _compare_pool(answer, _seeded(1, 3, 5, 10, 4))  # not square
@@ -246,14 +231,12 @@ def _ceil_walk(size: int) -> int:
     return size
 
 
-@_single_thread
 def _flatten_visible(answer) -> str:
     __tracebackhide__ = True
     _flatten_compare(answer, 28)
     return f"{WALK}: 256 x 4 x 4 = 4,096 features."
 
 
-@_single_thread
 def _flatten_strict(answer) -> None:
     __tracebackhide__ = True
     for size in (32, 30, 29, 36, 40, 33):
@@ -584,14 +567,12 @@ def _head_checks(answer, batch: int, seed: int, compare: bool) -> nn.Module:
     return head
 
 
-@_single_thread
 def _head_visible(answer) -> str:
     __tracebackhide__ = True
     _head_checks(answer, batch=3, seed=0, compare=True)
     return f"(N, 256, 4, 4) -> (N, 4096) -> (N, 50) -> (N, 10) log-probabilities; {HEAD_PARAMETERS:,} parameters; same outputs as the reference with its weights."
 
 
-@_single_thread
 def _head_strict(answer) -> None:
     __tracebackhide__ = True
     _head_checks(answer, batch=1, seed=1, compare=True)
@@ -628,7 +609,6 @@ def _net_checks(answer, batch: int, seed: int, compare: bool, eval_mode: bool = 
     return model
 
 
-@_single_thread
 def _net_visible(answer) -> str:
     __tracebackhide__ = True
     _net_checks(answer, batch=2, seed=0, compare=True)
@@ -636,7 +616,6 @@ def _net_visible(answer) -> str:
             "and with the reference weights it computes exactly what mnist_ref.Net computes.")
 
 
-@_single_thread
 def _net_strict(answer) -> None:
     __tracebackhide__ = True
     _net_checks(answer, batch=1, seed=1, compare=True)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_ref import engine
-from mnist_ref.checks import CheckFailed, Exercise, call, expect, expect_close, expect_tensor, single_thread
+from mnist_ref.checks import CheckFailed, Exercise, call, expect, expect_close, expect_tensor
 
 CPU = torch.device("cpu")
 
@@ -410,16 +410,14 @@ def _check_train(answer, kind: str = "linear", seed: int = 0, lr: float = 0.05, 
 
 def _train_visible(answer) -> str:
     __tracebackhide__ = True
-    with single_thread():
-        _check_train(answer)
+    _check_train(answer)
     return "Same weights, losses and accuracy as mnist_ref.train on a tiny synthetic loader."
 
 
 def _train_strict(answer) -> None:
     __tracebackhide__ = True
-    with single_thread():
-        _check_train(answer, kind="conv", seed=1, lr=0.02, momentum=0.9, sizes=(6, 6, 6, 3))
-        _check_train(answer, kind="linear", seed=2, lr=0.1, momentum=0.5, sizes=(4,))
+    _check_train(answer, kind="conv", seed=1, lr=0.02, momentum=0.9, sizes=(6, 6, 6, 3))
+    _check_train(answer, kind="linear", seed=2, lr=0.1, momentum=0.5, sizes=(4,))
 
 
 train = Exercise(
@@ -469,16 +467,14 @@ def _check_test(answer, kind: str = "linear", seed: int = 3, sizes=(8, 8, 5)) ->
 
 def _test_visible(answer) -> str:
     __tracebackhide__ = True
-    with single_thread():
-        _check_test(answer)
+    _check_test(answer)
     return "Same accuracy and losses as mnist_ref.test; no weights changed, no gradients."
 
 
 def _test_strict(answer) -> None:
     __tracebackhide__ = True
-    with single_thread():
-        _check_test(answer, kind="conv", seed=4, sizes=(5, 5, 2))
-        _check_test(answer, kind="linear", seed=5, sizes=(16,))
+    _check_test(answer, kind="conv", seed=4, sizes=(5, 5, 2))
+    _check_test(answer, kind="linear", seed=5, sizes=(16,))
 
 
 test = Exercise(

@@ -23,7 +23,6 @@ import torch
 
 from mnist_ref import engine
 from mnist_ref.checks import CheckFailed, Exercise, call, expect
-from mnist_ref.checks import single_thread
 from mnist_ref.checks.lesson04 import CPU, CountingSGD, _same_weights, _weights, make_model, synthetic_batches
 from mnist_ref.engine import History
 
@@ -215,17 +214,15 @@ def _check_run_training(answer, kind="linear", seed=0, lr=0.005, step_size=1, ga
 
 def _run_training_visible(answer) -> str:
     __tracebackhide__ = True
-    with single_thread():
-        _check_run_training(answer)
+    _check_run_training(answer)
     return "3 epochs on a tiny synthetic loader: same weights and history as the reference loop."
 
 
 def _run_training_strict(answer) -> None:
     __tracebackhide__ = True
-    with single_thread():
-        _check_run_training(answer, kind="conv", seed=1, lr=0.02, step_size=2, gamma=0.1, epochs=3)
-        _check_run_training(answer, kind="linear", seed=2, lr=0.02, step_size=1, gamma=0.3, epochs=1)
-        _check_run_training(answer, kind="linear", seed=3, lr=0.005, step_size=15, gamma=0.1, epochs=2)
+    _check_run_training(answer, kind="conv", seed=1, lr=0.02, step_size=2, gamma=0.1, epochs=3)
+    _check_run_training(answer, kind="linear", seed=2, lr=0.02, step_size=1, gamma=0.3, epochs=1)
+    _check_run_training(answer, kind="linear", seed=3, lr=0.005, step_size=15, gamma=0.1, epochs=2)
 
 
 run_training = Exercise(
