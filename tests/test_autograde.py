@@ -4,7 +4,7 @@ In the manner of nbgrader's own tests (nbgrader/tests/apps/test_nbgrader_autogra
 course (nbgrader_config.py, grading_tools/, solutions/) into tmp, release, let fictional students
 submit, autograde, then read the scores through nbgrader's Gradebook API and the exported CSV.
 
-* test_demo_class: 00_demo (seconds per student), a class of ordinary and hostile students,
+* test_demo_class: the 00_demo fixture (tests/demo_lesson.py; seconds per student), a class of ordinary and hostile students,
   graded with 2 workers and a 5 s cell timeout; then regraded -> the same grades, every student kept.
 * test_whole_course: every lesson; the solutions score full marks, the untouched lessons zero.
 """
@@ -25,9 +25,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import grade_class  # noqa: E402
+from demo_lesson import NAME as DEMO, write_demo_lesson  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
-DEMO = "00_demo"
 CELL_TIMEOUT = 5  # seconds per cell in the demo class (the course default is c.Execute.timeout)
 # Worker wall-clock bound: nbgrader start-up and a kernel (~10 s on a loaded 2-core machine) plus
 # one cell timeout per hostile cell.
@@ -35,11 +35,15 @@ DEMO_BOUND = 60
 
 
 def make_course(tmp: Path, lessons: list[str]) -> Path:
+    """A released course of `lessons` (names in solutions/, or DEMO: the test fixture)."""
     course = tmp / "course"
     course.mkdir()
     shutil.copy2(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "grading_tools", course / "grading_tools", ignore=shutil.ignore_patterns("__pycache__"))
     for lesson in lessons:
+        if lesson == DEMO:
+            write_demo_lesson(course / "solutions")
+            continue
         shutil.copytree(ROOT / "solutions" / lesson, course / "solutions" / lesson,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     grade_class.release(course)

@@ -1,13 +1,17 @@
-"""Write solutions/00_demo/00_demo.ipynb, the small lesson the nbgrader tooling is developed against.
+"""A two-exercise nbgrader lesson, 00_demo: the fixture of the autograding robustness tests.
 
-Run from the project root:  python scripts/make_demo_lesson.py && python scripts/release_lessons.py
+Not part of the course (it lists the seven lessons): tests/test_autograde.py writes it into
+the temporary course's solutions/, where a class of ordinary and hostile students is graded
+in seconds per student instead of minutes.
 """
 
+import sys
 from pathlib import Path
 
-from nbgrader_cells import answer, code, markdown, solution, tests, write_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from nbgrader_cells import answer, code, markdown, solution, tests, write_notebook  # noqa: E402
 
-PATH = Path(__file__).resolve().parents[1] / "solutions" / "00_demo" / "00_demo.ipynb"
+NAME = "00_demo"
 
 CELLS = [
     markdown("""
@@ -68,5 +72,8 @@ CELLS = [
         """),
 ]
 
-if __name__ == "__main__":
-    print(write_notebook(PATH, CELLS))
+
+
+def write_demo_lesson(solutions: Path) -> Path:
+    """Write the demo's source notebook as solutions/00_demo/00_demo.ipynb; return its path."""
+    return write_notebook(Path(solutions) / NAME / f"{NAME}.ipynb", CELLS)
