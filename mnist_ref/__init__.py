@@ -37,7 +37,7 @@ from .engine import (
     train,
 )
 from .model import NUM_PARAMETERS, Net, count_parameters, summary
-from .plots import plot_confusion_matrix, plot_curves, plot_data, plot_misclassified
+from .plots import plot_confusion_matrix, plot_curves, plot_data, plot_gradient_magnitudes, plot_misclassified
 
 __all__ = [
     "MNIST_MEAN", "MNIST_STD", "MnistDataError", "TensorLoader", "data_loader", "data_root",
@@ -46,5 +46,5 @@ __all__ = [
     "History", "classic_optimizer", "classic_scheduler", "confusion_matrix", "fit",
     "load_checkpoint", "predict", "save_checkpoint", "seed_everything", "test", "train",
     "NUM_PARAMETERS", "Net", "count_parameters", "summary",
-    "plot_confusion_matrix", "plot_curves", "plot_data", "plot_misclassified",
+    "plot_confusion_matrix", "plot_curves", "plot_data", "plot_gradient_magnitudes", "plot_misclassified",
 ]  # fmt: skip

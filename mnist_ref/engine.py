@@ -35,20 +35,21 @@ def _percent(correct: int, total: int) -> float:
 def train(
     model, device, train_loader, optimizer, *,
     scheduler=None, label_smoothing: float = 0.0, mixed_precision: bool | None = None, channels_last: bool | None = None,
-    scaler=None, progress: bool = True,
+    scaler=None, progress: bool = True, leave: bool = True,
 ):  # fmt: skip
     """One epoch of training. Returns ``(train_acc, train_losses)``: accuracy in percent
     over the epoch and the loss of every batch.
 
     The keyword options serve the fast recipe: ``scheduler`` is stepped after every batch
     (one-cycle), ``label_smoothing`` softens the targets, ``mixed_precision`` and
-    ``channels_last`` (default: by device) see ``mnist_ref.device``.
+    ``channels_last`` (default: by device) see ``mnist_ref.device``. ``progress`` shows a tqdm
+    bar; ``leave=False`` removes it when done (``fit`` does, under its own bar of epochs).
     """
     model.train()
     scaler = scaler or grad_scaler(device, mixed_precision)
     channels_last = prefers_channels_last(device) if channels_last is None else channels_last
     train_losses, correct, processed = [], 0, 0
-    bar = tqdm(train_loader, desc="train", leave=False, disable=not progress)
+    bar = tqdm(train_loader, desc="train", leave=leave, disable=not progress)
     for data, target in bar:
         data, target = to_device(data, target, device, channels_last)
         optimizer.zero_grad(set_to_none=True)
@@ -72,14 +73,16 @@ def train(
 
 
 def test(
-    model, device, test_loader, *, mixed_precision: bool | None = None, channels_last: bool | None = None, progress: bool = True
-):
-    """Evaluate. Returns ``(test_acc, test_losses)``: accuracy in percent and the mean loss of every batch."""
+    model, device, test_loader, *, mixed_precision: bool | None = None, channels_last: bool | None = None,
+    progress: bool = True, leave: bool = True,
+):  # fmt: skip
+    """Evaluate. Returns ``(test_acc, test_losses)``: accuracy in percent and the mean loss of every batch.
+    ``progress`` and ``leave`` as in ``train``."""
     model.eval()
     channels_last = prefers_channels_last(device) if channels_last is None else channels_last
     test_losses, correct, processed = [], 0, 0
     with torch.inference_mode():
-        for data, target in tqdm(test_loader, desc="test", leave=False, disable=not progress):
+        for data, target in tqdm(test_loader, desc="test", leave=leave, disable=not progress):
             data, target = to_device(data, target, device, channels_last)
             with autocast(device, mixed_precision):
                 output = model(data)
@@ -222,11 +225,11 @@ def fit(
         lr = optimizer.param_groups[0]["lr"]
         train_acc, train_losses = train(
             model, device, train_loader, optimizer, scheduler=scheduler if per_batch else None,
-            label_smoothing=recipe.label_smoothing, scaler=scaler, progress=progress, **precision,
+            label_smoothing=recipe.label_smoothing, scaler=scaler, progress=progress, leave=False, **precision,
         )  # fmt: skip
         if not per_batch:
             scheduler.step()
-        test_acc, test_losses = test(model, device, test_loader, progress=progress, **precision)
+        test_acc, test_losses = test(model, device, test_loader, progress=progress, leave=False, **precision)
         history.append(
             train_acc=train_acc,
             train_loss=statistics.fmean(train_losses),

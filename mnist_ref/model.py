@@ -61,28 +61,38 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def layer_table(model: nn.Module, input_size=INPUT_SHAPE, batch_size: int = 2) -> list[tuple[str, tuple, int]]:
-    """(layer, output shape with N for the batch, parameter count) for every leaf module call, in order."""
-    rows: list[tuple[str, tuple, int]] = []
+def layer_outputs(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor]]:
+    """(name, module, output) for every leaf module call of one forward pass of ``x``, in order.
+
+    Names are torchsummary's: ``Conv2d-1``, ``Conv2d-2``, ``MaxPool2d-3``, ... (a module called twice,
+    like ``pool``, appears twice). Runs in eval mode without gradients; the ReLUs are functions
+    in ``forward``, so a Conv2d output is the value *before* its ReLU.
+    """
+    calls: list[tuple[str, nn.Module, torch.Tensor]] = []
 
     def record(module, _inputs, output):
-        name = f"{type(module).__name__}-{len(rows) + 1}"
-        shape = ("N",) + tuple(output.shape[1:])
-        rows.append((name, shape, sum(p.numel() for p in module.parameters(recurse=False))))
+        calls.append((f"{type(module).__name__}-{len(calls) + 1}", module, output.detach()))
 
     leaves = [m for m in model.modules() if not list(m.children())]
     handles = [m.register_forward_hook(record) for m in leaves]
+    was_training = model.training
     try:
-        device = next(model.parameters()).device
-        was_training = model.training
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(batch_size, *input_size, device=device))
-        model.train(was_training)
+            model(x)
     finally:
+        model.train(was_training)
         for h in handles:
             h.remove()
-    return rows
+    return calls
+
+
+def layer_table(model: nn.Module, input_size=INPUT_SHAPE, batch_size: int = 2) -> list[tuple[str, tuple, int]]:
+    """(layer, output shape with N for the batch, parameter count) for every leaf module call, in order."""
+    device = next(model.parameters()).device
+    calls = layer_outputs(model, torch.zeros(batch_size, *input_size, device=device))
+    return [(name, ("N",) + tuple(output.shape[1:]), sum(p.numel() for p in module.parameters(recurse=False)))
+            for name, module, output in calls]
 
 
 def summary(model: nn.Module, input_size=INPUT_SHAPE) -> None:

@@ -99,3 +99,41 @@ def plot_misclassified(images, targets, predictions, n_images: int = 12, columns
         ax.set_xticks([])
         ax.set_yticks([])
     return fig
+
+
+def plot_gradient_magnitudes(model) -> Figure:
+    """Histogram of |gradient| over all of ``model``'s parameters (log scale), with float16's limits.
+
+    Below float16's smallest normal number (about 6e-5) a value keeps fewer significant bits;
+    below its smallest subnormal (2^-24, about 6e-8) it becomes 0: the underflow that loss
+    scaling prevents. Call it after ``loss.backward()``.
+    """
+    import torch  # here, not at the top: the other plots need only matplotlib
+
+    grads = [p.grad.detach().abs().flatten().float().cpu() for p in model.parameters() if p.grad is not None]
+    if not grads:
+        raise ValueError("the model has no gradients yet: run loss.backward() before plot_gradient_magnitudes(model)")
+    magnitudes = torch.cat(grads)
+    nonzero = magnitudes[magnitudes > 0]
+    if len(nonzero) == 0:
+        raise ValueError("every gradient is exactly 0: nothing to plot (was the loss computed from the model's output?)")
+    smallest_normal, smallest_subnormal = torch.finfo(torch.float16).tiny, 2.0**-24
+    low, high = math.floor(math.log10(float(nonzero.min()))), math.ceil(math.log10(float(nonzero.max())))
+    bins = torch.logspace(low, high, 10 * (high - low) + 1)
+    fig = _figure(figsize=(8, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.hist(nonzero.numpy(), bins=bins.numpy(), color="steelblue")
+    ax.set_xscale("log")
+    for x, text, style in ((smallest_subnormal, "float16: 0 below", ":"), (smallest_normal, "fewer digits below", "--")):
+        ax.axvline(x, color="firebrick", linestyle=style)
+        ax.annotate(text, (x, 1), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points",
+                    color="firebrick", fontsize=9)
+    # Exact zeros (e.g. behind ReLUs that never fired) are 0 in float32 too: counted apart.
+    lost = float((nonzero < smallest_subnormal).float().mean())
+    coarse = float((nonzero < smallest_normal).float().mean())
+    zeros = len(magnitudes) - len(nonzero)
+    ax.set_title(f"|gradient| of {len(magnitudes):,} parameters ({zeros:,} exactly 0, not shown): "
+                 f"{coarse:.0%} below float16's normal range, {lost:.1%} would become 0", fontsize=10)
+    ax.set_xlabel("|gradient| (log scale)")
+    ax.set_ylabel("parameters")
+    return fig

@@ -2,7 +2,9 @@ import torch
 from matplotlib.figure import Figure
 
 from mnist_ref.engine import History
-from mnist_ref.plots import plot_confusion_matrix, plot_curves, plot_data, plot_misclassified
+import pytest
+
+from mnist_ref.plots import plot_confusion_matrix, plot_curves, plot_data, plot_gradient_magnitudes, plot_misclassified
 
 
 def _titles(fig):
@@ -45,3 +47,17 @@ def test_misclassified_gallery_titles_true_and_predicted():
     assert _titles(fig) == ["2 -> 7", "4 -> 9"]
     empty = plot_misclassified(torch.randn(2, 1, 28, 28), targets[:2], targets[:2])
     assert "No misclassified digits" in [t.get_text() for t in empty.texts]
+
+
+def test_gradient_magnitudes_counts_what_float16_loses():
+    layer = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="loss.backward"):
+        plot_gradient_magnitudes(layer)
+    layer.weight.grad = torch.tensor([[1e-9, -1e-6], [1e-3, 0.0]])  # lost, coarse, fine, zero
+    layer.bias.grad = torch.tensor([-0.5, 2.0])
+    fig = plot_gradient_magnitudes(layer)
+    title = fig.axes[0].get_title()
+    assert title.startswith("|gradient| of 6 parameters (1 exactly 0, not shown): ")
+    assert title.endswith("40% below float16's normal range, 20.0% would become 0")
+    assert sum(patch.get_height() for patch in fig.axes[0].patches) == 5  # the nonzero ones
+    assert [line.get_xdata()[0] for line in fig.axes[0].lines] == [2.0**-24, torch.finfo(torch.float16).tiny]

@@ -110,9 +110,9 @@ def reference_run_training(model, device, train_loader, test_loader, optimizer, 
     for _ in range(epochs):
         began = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        train_acc, train_losses = engine.train(model, device, train_loader, optimizer, progress=progress)
+        train_acc, train_losses = engine.train(model, device, train_loader, optimizer, progress=progress, leave=False)
         scheduler.step()
-        test_acc, test_losses = engine.test(model, device, test_loader, progress=progress)
+        test_acc, test_losses = engine.test(model, device, test_loader, progress=progress, leave=False)
         history.append(train_acc=train_acc, train_loss=statistics.fmean(train_losses), test_acc=test_acc,
                        test_loss=statistics.fmean(test_losses), lr=lr, epoch_seconds=time.perf_counter() - began)
     return history

@@ -1,0 +1,136 @@
+"""The lesson explorers: a changed control redraws the figure and caption, as a mouse move does."""
+
+import math
+
+import pytest
+import torch
+
+from mnist_ref import Net
+from mnist_ref.explorers import (
+    HAND_MADE_KERNELS,
+    feature_map_explorer,
+    kernel_explorer,
+    precision_explorer,
+    prediction_explorer,
+    schedule_explorer,
+    step_lr_schedule,
+    stored_value,
+)
+
+
+@pytest.fixture
+def digits():
+    torch.manual_seed(0)
+    return torch.randn(6, 1, 28, 28), torch.tensor([3, 1, 4, 1, 5, 9])
+
+
+def redraws(box, control: str, value) -> tuple[str, str]:
+    """Set one control; assert the image and caption changed; return (caption before, after)."""
+    image, caption = box.image.value, box.caption.value
+    box.controls[control].value = value
+    assert box.shown[control] == value
+    assert box.image.value != image, "the figure was not redrawn"
+    assert box.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    return caption, box.caption.value
+
+
+def test_kernel_explorer_follows_kernel_and_image(digits):
+    images, labels = digits
+    box = kernel_explorer(images, labels)
+    assert "mnist-explorer" in box._dom_classes
+    assert box.shown == {"kernel": "vertical edges", "image": 0}
+    assert "26×26 map" in box.caption.value
+    before, after = redraws(box, "image", 5)
+    assert "label 3" in before and "label 9" in after
+    _, after = redraws(box, "kernel", "blur")
+    assert "'blur'" in after
+
+
+def test_kernel_explorer_identity_kernel_crops_the_image(digits):
+    images, labels = digits
+    box = kernel_explorer(images, labels, {"identity": HAND_MADE_KERNELS["identity"]})
+    inner = images[0, 0, 1:-1, 1:-1]
+    assert f"values {float(inner.min()):.2f} to {float(inner.max()):.2f}" in box.caption.value
+
+
+def test_kernel_explorer_rejects_bad_input(digits):
+    images, labels = digits
+    with pytest.raises(ValueError, match=r"x.unsqueeze\(1\)"):
+        kernel_explorer(images[:, 0], labels)
+    with pytest.raises(ValueError, match="one label per image"):
+        kernel_explorer(images, labels[:2])
+    with pytest.raises(ValueError, match="3x3"):
+        kernel_explorer(images, labels, {"big": torch.ones(5, 5)})
+
+
+def test_feature_map_explorer_walks_the_shapes(digits):
+    images, _ = digits
+    box = feature_map_explorer(Net(), images[0])
+    layer, channel = box.controls["layer"], box.controls["channel"]
+    assert list(layer.options) == ["input", "Conv2d-1", "Conv2d-2", "MaxPool2d-3", "Conv2d-4", "Conv2d-5", "MaxPool2d-6"]
+    assert box.shown == {"layer": "Conv2d-1", "channel": 0} and channel.max == 31
+    redraws(box, "layer", "Conv2d-5")
+    assert channel.max == 255
+    _, after = redraws(box, "channel", 200)
+    assert after.startswith("Conv2d-5: 256 channels of 8×8; showing channel 200, values ")
+    layer.value = "Conv2d-1"  # 32 channels: the slider clamps, and the figure shows the clamped channel
+    assert box.shown == {"layer": "Conv2d-1", "channel": 31}
+    assert box.caption.value.startswith("Conv2d-1: 32 channels of 26×26; showing channel 31, values ")
+    layer.value = "MaxPool2d-6"
+    assert box.caption.value.startswith("MaxPool2d-6: 256 channels of 4×4")
+    layer.value = "input"  # one channel: the slider's range shrinks to 0
+    assert channel.max == 0
+    low, high = float(images[0].min()), float(images[0].max())
+    assert box.caption.value == f"input: 1 channel of 28×28; showing channel 0, values {low:.2f} to {high:.2f}"
+
+
+def test_feature_map_explorer_wants_one_digit(digits):
+    images, _ = digits
+    with pytest.raises(ValueError, match=r"images\[0\]"):
+        feature_map_explorer(Net(), images)
+
+
+def test_prediction_explorer_shows_the_model_output(digits):
+    images, labels = digits
+    model = Net()
+    box = prediction_explorer(model, images, labels)
+    assert model.training, "the explorer must leave the model's mode as it found it"
+    with torch.no_grad():
+        model.eval()
+        probabilities = model(images).exp()
+    predicted = int(probabilities[2].argmax())
+    _, after = redraws(box, "image", 2)
+    assert after.startswith(f"image 2: label 4, predicted {predicted} with probability {float(probabilities[2, predicted]):.2f}")
+
+
+def test_step_lr_schedule_is_the_course_schedule():
+    rates = step_lr_schedule(0.01, 15, 0.1, 20)
+    assert rates[:15] == [0.01] * 15
+    assert all(math.isclose(r, 0.001) for r in rates[15:])
+    assert len(step_lr_schedule(0.01, 5, 0.5, 20)) == 20
+
+
+def test_schedule_explorer_counts_the_decays():
+    box = schedule_explorer()
+    assert box.caption.value.startswith("step_size=15, gamma=0.1: 1 decay in 20 epochs; the last epoch trains at lr 0.001")
+    _, after = redraws(box, "step_size", 5)
+    assert after.startswith("step_size=5, gamma=0.1: 3 decays")
+    _, after = redraws(box, "gamma", 0.5)
+    assert after.endswith("lr 0.00125")
+
+
+def test_stored_value_shows_range_and_rounding():
+    assert stored_value(1e-9, torch.float16) == 0.0
+    assert stored_value(1e5, torch.float16) == math.inf
+    assert stored_value(1e-9, torch.bfloat16) != 0.0
+    assert stored_value(1.0009765625, torch.float16) == 1.0009765625  # 1 + 2**-10 is a float16
+    assert stored_value(1.001, torch.bfloat16) == 1.0  # 8 bits of mantissa
+
+
+def test_precision_explorer_explains_underflow():
+    box = precision_explorer()
+    assert box.shown["dtype"] == "float16"
+    _, after = redraws(box, "value", 1e-9)
+    assert after.endswith("underflows to 0: the value is lost")
+    _, after = redraws(box, "dtype", "bfloat16")
+    assert "is stored as" in after
