@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 data: $(VENV)/.installed
 	$(BIN)/python -m mnist_ref data
 
+# jupyter-config/ (landing page, no news prompt, the course's kernel) is read before ~/.jupyter.
 lab: $(VENV)/.installed data
-	$(BIN)/jupyter lab
+	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(BIN)/jupyter lab
 
 # Everything, the slow real-data tests included, as CI runs it. Without MNIST (no network,
 # no MNIST_DATA) the real-data tests skip, unless MNIST_REQUIRE_REAL=1 makes them fail.

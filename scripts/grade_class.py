@@ -423,8 +423,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.step == "export":
             export(course)
         elif args.step == "formgrader":
-            env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-            return subprocess.call([sys.executable, "-m", "jupyter", "lab"], cwd=course, env=env)
+            # The course's JupyterLab settings (jupyter-config/, as `make lab`), opened on the formgrader
+            config_path = os.pathsep.join(filter(None, [str(course / "jupyter-config"), os.environ.get("JUPYTER_CONFIG_PATH")]))
+            return subprocess.call([sys.executable, "-m", "jupyter", "lab", "--LabApp.default_url=/formgrader"],
+                                   cwd=course, env={**os.environ, "JUPYTER_CONFIG_PATH": config_path})
     except GradingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

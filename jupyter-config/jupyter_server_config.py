@@ -1,0 +1,43 @@
+"""The course's JupyterLab settings. `make lab` puts this folder first on JUPYTER_CONFIG_PATH
+(so does tests/test_browser.py), which Jupyter reads before the user's ~/.jupyter: nothing
+is written to, or needed in, the home folder.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpecManager
+from traitlets import default
+
+c = get_config()  # noqa: F821 -- provided by traitlets when it runs this file
+
+# The environment's executables first on PATH, as if it were activated: `make lab` starts
+# .venv/bin/jupyter without activating .venv, and the formgrader's gradebook runs the
+# `alembic` executable from PATH (without this, the formgrader's assignment list is an error).
+# Kernels inherit it too, so `!pip` and `!nbgrader` in a notebook are the environment's.
+BIN = str(Path(sys.executable).parent)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != BIN:
+    os.environ["PATH"] = os.pathsep.join(filter(None, [BIN, os.environ.get("PATH")]))
+
+# Land on the course index (rendered: see labconfig/default_setting_overrides.json).
+c.LabApp.default_url = "/lab/tree/START-HERE.md"
+
+# No "official Jupyter news?" prompt and no update check: a class does not need them, and
+# classroom machines often cannot reach the internet.
+c.LabApp.news_url = None
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
+
+# Notebooks run on the Python that runs JupyterLab (with `make lab`: .venv, where mnist_ref
+# and the course's packages are installed), and only there: the kernels in the home folder
+# (`ipykernel install --user`, other environments' kernels) would be offered beside it in the
+# launcher, and outside a venv/conda env a home-folder "python3" would even replace it.
+
+
+class CourseKernelSpecManager(KernelSpecManager):
+    @default("kernel_dirs")
+    def _kernel_dirs_default(self):
+        return [str(Path(sys.prefix) / "share" / "jupyter" / "kernels")]
+
+
+c.ServerApp.kernel_spec_manager_class = CourseKernelSpecManager
