@@ -22,10 +22,12 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     assert conda_packages == pip_packages
 
 
-def test_ci_runs_the_readme_test_command_with_real_data_required():
+def test_ci_runs_the_readme_test_command_with_real_data_and_browser_required():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"^(make \w+)$", quick_start, re.M)
     assert commands == ["make lab", "make test"]
     assert re.search(r"^make test$", ci, re.M) and "MNIST_REQUIRE_REAL=1" in ci
+    # the browser test is mandatory in CI, with the system's chromium that CI installs itself
+    assert "MNIST_REQUIRE_BROWSER=1" in ci and re.search(r"apt-get install .*\bchromium\b", ci)
