@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from .data import MNIST_MEAN, MNIST_STD
 from .model import check_input, layer_outputs
+from .plots import as_pixels
 
 # Hand-made 3x3 kernels for lesson 02: what a single convolution filter can detect.
 HAND_MADE_KERNELS = {
@@ -61,11 +61,6 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _pixels(image: torch.Tensor):
-    """A normalized (1, 28, 28) image back to [0, 1] pixels for display."""
-    return (image.detach().float().cpu().squeeze(0) * MNIST_STD + MNIST_MEAN).clamp(0, 1).numpy()
-
-
 def _check_images(images, labels, what: str) -> None:
     check_input(images)
     if len(images) == 0 or len(labels) != len(images):
@@ -89,7 +84,7 @@ def kernel_explorer(images: torch.Tensor, labels: torch.Tensor, kernels: dict | 
         feature_map = F.conv2d(images[image : image + 1].float().cpu(), weight)[0, 0]
         fig = Figure(figsize=(7.5, 2.7), layout="constrained")
         axes = fig.subplots(1, 3)
-        axes[0].imshow(_pixels(images[image]), cmap="gray")
+        axes[0].imshow(as_pixels(images[image]), cmap="gray")
         axes[0].set_title(f"image {image} (label {int(labels[image])})")
         axes[1].imshow(weight[0, 0].numpy(), cmap="coolwarm", vmin=-2, vmax=2)
         for (row, col), value in zip(torch.cartesian_prod(torch.arange(3), torch.arange(3)).tolist(), weight.flatten()):
@@ -167,7 +162,7 @@ def prediction_explorer(model, images: torch.Tensor, labels: torch.Tensor) -> wi
         predicted, label = int(p.argmax()), int(labels[image])
         fig = Figure(figsize=(6.5, 2.6), layout="constrained")
         left, right = fig.subplots(1, 2, width_ratios=[1, 2])
-        left.imshow(_pixels(images[image]), cmap="gray")
+        left.imshow(as_pixels(images[image]), cmap="gray")
         left.set_title(f"image {image}: label {label}")
         left.set_xticks([])
         left.set_yticks([])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.figure import Figure
 
 from .data import MNIST_MEAN, MNIST_STD
@@ -18,7 +19,7 @@ def _figure(**kwargs) -> Figure:
     return fig
 
 
-def _as_image(tensor):
+def as_pixels(tensor):
     """A normalized (1, 28, 28) or (28, 28) tensor back to pixel values in [0, 1] for display."""
     image = tensor.detach().float().cpu().squeeze()
     return (image * MNIST_STD + MNIST_MEAN).clamp(0, 1).numpy()
@@ -36,7 +37,7 @@ def plot_data(batch_data, batch_label, n_images: int = 12, columns: int = 4) -> 
     fig = _figure(figsize=(2 * columns, 2 * rows), layout="constrained")
     for i in range(n_images):
         ax = fig.add_subplot(rows, columns, i + 1)
-        ax.imshow(_as_image(batch_data[i]), cmap="gray")
+        ax.imshow(as_pixels(batch_data[i]), cmap="gray")
         ax.set_title(str(int(batch_label[i])))
         ax.set_xticks([])
         ax.set_yticks([])
@@ -94,7 +95,7 @@ def plot_misclassified(images, targets, predictions, n_images: int = 12, columns
         fig.text(0.5, 0.5, "No misclassified digits", ha="center", va="center")
     for k, i in enumerate(wrong.tolist()):
         ax = fig.add_subplot(rows, columns, k + 1)
-        ax.imshow(_as_image(images[i]), cmap="gray")
+        ax.imshow(as_pixels(images[i]), cmap="gray")
         ax.set_title(f"{int(targets[i])} -> {int(predictions[i])}", color="firebrick")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -108,8 +109,6 @@ def plot_gradient_magnitudes(model) -> Figure:
     below its smallest subnormal (2^-24, about 6e-8) it becomes 0: the underflow that loss
     scaling prevents. Call it after ``loss.backward()``.
     """
-    import torch  # here, not at the top: the other plots need only matplotlib
-
     grads = [p.grad.detach().abs().flatten().float().cpu() for p in model.parameters() if p.grad is not None]
     if not grads:
         raise ValueError("the model has no gradients yet: run loss.backward() before plot_gradient_magnitudes(model)")

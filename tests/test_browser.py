@@ -224,15 +224,20 @@ def save(page, file: Path) -> dict:
     return json.loads(file.read_text())
 
 
-def image_sources(root) -> list[str]:
-    return root.locator("img").evaluate_all("imgs => imgs.map(i => i.src)")
+def explorer_state(root) -> tuple:
+    """What an explorer shows: the sources of its images and its text."""
+    return tuple(root.locator("img").evaluate_all("imgs => imgs.map(i => i.src)")), root.text_content()
+
+
+def all_loaded(images) -> bool:
+    return all(images.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)"))
 
 
 def wait_for_change(page, root, before: tuple, what: str) -> tuple:
     """Wait until the explorer shows other images or text than `before`; return the new state."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        now = (tuple(image_sources(root)), root.text_content())
+        now = explorer_state(root)
         if now != before:
             return now
         page.wait_for_timeout(200)
@@ -244,7 +249,7 @@ def settle(page, root) -> tuple:
     redraw, and the first one alone ends wait_for_change); return the final state."""
     wait_until_idle(page)
     state = None
-    while (now := (tuple(image_sources(root)), root.text_content())) != state:
+    while (now := explorer_state(root)) != state:
         state = now
         page.wait_for_timeout(1000)
     return state
@@ -256,10 +261,9 @@ def check_explorer(page, lesson: str) -> list[str]:
     assert explorers.count() == 1, f"{lesson}: expected one explorer output with a slider, found {explorers.count()}"
     root = explorers.first
     root.scroll_into_view_if_needed()
-    state = (tuple(image_sources(root)), root.text_content())
+    state = explorer_state(root)
     assert state[0], f"{lesson}: the explorer shows no image"
-    assert all(root.locator("img").evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")), \
-        f"{lesson}: an explorer image did not load"
+    assert all_loaded(root.locator("img")), f"{lesson}: an explorer image did not load"
     done = []
     handle = root.locator(".widget-slider .noUi-handle").first
     at_end = float(handle.get_attribute("aria-valuenow")) >= float(handle.get_attribute("aria-valuemax"))
@@ -324,7 +328,7 @@ def test_lesson_in_jupyterlab(page, lab, lesson):
     shown = notebook.locator(".jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output[data-mime-type='image/png'] img")
     assert figures > 0
     assert shown.count() == figures, f"{lesson}: {figures} figures in the notebook, {shown.count()} shown"
-    assert all(shown.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")), f"{lesson}: a figure did not load"
+    assert all_loaded(shown), f"{lesson}: a figure did not load"
 
     bars = notebook.locator(".jp-OutputArea-output .widget-hbox").filter(has=page.locator(".widget-hprogress"))
     assert bars.count() >= 1, f"{lesson}: no tqdm progress bar widget"
