@@ -10,16 +10,34 @@ BIN    := $(VENV)/bin
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependency list changes.
+# Where torch and torchvision come from. Empty (the default): PyPI, whose Linux build brings
+# PyTorch's CUDA libraries (.venv about 6 GB). Without an NVIDIA GPU, PyTorch's CPU-only index,
+# where it is reachable, makes .venv about 1.5 GB:
+#   TORCH_INDEX=https://download.pytorch.org/whl/cpu make lab
+TORCH_INDEX ?=
+CPU_INDEX   := https://download.pytorch.org/whl/cpu
+TORCH_SIZE   = $(if $(TORCH_INDEX),about 1.5 GB with PyTorch from $(TORCH_INDEX),$\
+	about 6 GB on Linux with PyTorch's CUDA libraries)
+
+# Reinstall only when the dependency list changes. pip shows what it fetches, with progress bars.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "Installing the course into $(VENV): PyTorch and JupyterLab, $(TORCH_SIZE); a few minutes..."
+	@[ -n "$(TORCH_INDEX)" ] || [ "$$(uname -s)" != Linux ] || command -v nvidia-smi >/dev/null || \
+		echo "(No NVIDIA GPU found: TORCH_INDEX=$(CPU_INDEX) make lab would install the smaller CPU-only PyTorch.)"
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --index-url $(TORCH_INDEX) torch torchvision)
+	$(BIN)/python -m pip install -e '.[dev]'
 	touch $@
 
 data: $(VENV)/.installed
 	$(BIN)/python -m mnist_ref data
 
-# jupyter-config/ (landing page, no news prompt, the course's kernel) is read before ~/.jupyter.
-lab: $(VENV)/.installed data
+# MNIST first where it can be had; without it JupyterLab starts all the same (the lessons that need
+# it say how to get it). jupyter-config/ (landing page, no news prompt, the course's kernel, root
+# allowed in containers) is read before ~/.jupyter.
+NO_MNIST_FOR_LAB := MNIST is not available yet: JupyterLab starts anyway, and the lessons that need it \
+	say so. How to get it: 'If something does not work' in START-HERE.md.
+lab: $(VENV)/.installed
+	@$(BIN)/python -m mnist_ref data || echo "$(NO_MNIST_FOR_LAB)"
 	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(BIN)/jupyter lab
 
 # Everything, the slow real-data tests included, as CI runs it. Without MNIST (no network,
@@ -32,8 +50,9 @@ test: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
+# lessons/ from solutions/ after editing a lesson (no gradebook); the other instructor steps: mnist-course --help
 lessons: $(VENV)/.installed
-	$(BIN)/python scripts/release_lessons.py
+	$(BIN)/mnist-course lessons
 
 clean-venv:
 	rm -rf $(VENV)

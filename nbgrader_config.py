@@ -1,13 +1,15 @@
-"""nbgrader configuration of the course (nbgrader 0.9). nbgrader reads it from the current
-directory, so run nbgrader commands from the project root.
+"""nbgrader configuration of the course (nbgrader 0.9): configuration only, no side effects.
+nbgrader reads it from the current directory, so plain `nbgrader` commands run from the project
+root; `mnist-course STEP` finds the course from any folder and runs them there.
 
     solutions/<lesson>/   source notebooks (solutions, hidden tests)     tracked
     lessons/<lesson>/     released notebooks, made by generate_assignment tracked
     grading/              submissions, grades, feedback, gradebook.db    git-ignored
 
-Release all lessons with `python scripts/release_lessons.py` (generate_assignment --no-db: no
-gradebook needed). Autograding needs the gradebook: first `nbgrader generate_assignment LESSON
---force`, which writes the same lessons/ bytes plus grading/gradebook.db. See docs/NBGRADER-NOTES.md.
+Release all lessons with `mnist-course lessons` (generate_assignment --no-db: no gradebook
+needed). Autograding needs the gradebook: `mnist-course release` (generate_assignment LESSON
+--force for each lesson), which writes the same lessons/ bytes plus grading/gradebook.db.
+See docs/INSTRUCTORS.md and docs/NBGRADER-NOTES.md.
 """
 
 from pathlib import Path
@@ -43,32 +45,25 @@ c.Execute.timeout = 120
 
 # `nbgrader zip_collect LESSON` reads grading/downloaded/LESSON/archive/ (zips or notebooks)
 # named <student>_attempt_<YYYY-MM-DD-HH-MM-SS>_<lesson>.ipynb; the regexp sees the full path.
-c.FileNameCollectorPlugin.named_regexp = (
-    r".*/(?P<student_id>[^/]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>[^/]+)$"
-)
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>[^/]+)$"
 
-# --- autograding robustness (grading_tools/preprocessors.py; see docs/INSTRUCTORS.md) ---------
-# The gradebook is a sqlite file in grading/: sqlite cannot create it when grading/ is missing
-# (fresh clone), and nbgrader then blames the database version ("nbgrader db upgrade").
-(COURSE / "grading").mkdir(exist_ok=True)
-# nbgrader imports these by name; the course folder must be importable (plain `nbgrader`
-# console script does not put the cwd on sys.path).
-import sys  # noqa: E402
-
-if str(COURSE) not in sys.path:
-    sys.path.insert(0, str(COURSE))
+# --- autograding robustness (mnist_course/preprocessors/; see docs/INSTRUCTORS.md) -----------
 # nbgrader 0.9.6 defaults, with DeduplicateIds -> DropDuplicateIds (a duplicated test cell
-# no longer aborts the class's autograde) and Execute -> RobustExecute (a dead kernel costs
-# the cells after it, not the whole notebook).
+# no longer aborts the class's autograde), OverwriteCells -> ForgetUnknownCells (a test cell
+# with a changed or foreign grade_id costs that exercise, not the lesson), Execute ->
+# RobustExecute (a dead kernel costs the cells after it, not the whole notebook), and
+# StderrAsStdout after it (a warning, log line or progress bar from a correct answer no
+# longer fails its test cell).
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
-    "grading_tools.preprocessors.DropDuplicateIds",
+    "mnist_course.preprocessors.DropDuplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
+    "mnist_course.preprocessors.ForgetUnknownCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "grading_tools.preprocessors.RobustExecute",
+    "mnist_course.preprocessors.RobustExecute",
+    "mnist_course.preprocessors.StderrAsStdout",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -76,6 +71,12 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# A deleted test cell is put back (from the gradebook, after the cell before it) and run,
-# instead of scoring None/"needs manual grade" (nbgrader's default: add_missing_cells=False).
+# A deleted (or renamed) test cell is put back from the gradebook, after the nearest earlier
+# cell of the lesson, and run, instead of scoring None/"needs manual grade" (nbgrader's
+# default: add_missing_cells=False). It also applies to ForgetUnknownCells, a subclass.
 c.OverwriteCells.add_missing_cells = True
+# The learner's Validate (`nbgrader validate`, the Validate button) judges test cells as
+# autograde does, stderr included, but its preprocessors cannot be configured: its kernel
+# sends what is written to sys.stderr to stdout instead (warnings, logging handlers and
+# progress bars made in the notebook, all of which look sys.stderr up after start-up).
+c.Validator.Execute.extra_arguments = ["--IPKernelApp.exec_lines=import sys; sys.stderr = sys.stdout"]

@@ -20,6 +20,16 @@ BIN = str(Path(sys.executable).parent)
 if os.environ.get("PATH", "").split(os.pathsep)[0] != BIN:
     os.environ["PATH"] = os.pathsep.join(filter(None, [BIN, os.environ.get("PATH")]))
 
+# Containers, Codespaces and Docker images often run everything as root, and Jupyter refuses to
+# start as root unless told to: the course allows it there (only there), and says so.
+if hasattr(os, "geteuid") and os.geteuid() == 0:
+    c.ServerApp.allow_root = True
+    print(
+        "Note: running as root (a container?); the course's jupyter-config allows it. "
+        "On a shared machine, start JupyterLab as an ordinary user instead.",
+        file=sys.stderr,
+    )
+
 # Land on the course index (rendered: see labconfig/default_setting_overrides.json).
 c.LabApp.default_url = "/lab/tree/START-HERE.md"
 

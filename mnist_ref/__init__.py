@@ -27,17 +27,17 @@ from .engine import (
     History,
     classic_optimizer,
     classic_scheduler,
-    confusion_matrix,
     fit,
     load_checkpoint,
-    predict,
     save_checkpoint,
     seed_everything,
     test,
     train,
 )
+from .evaluation import confusion_matrix, predict
 from .model import NUM_PARAMETERS, Net, count_parameters, summary
 from .plots import plot_confusion_matrix, plot_curves, plot_data, plot_gradient_magnitudes, plot_misclassified
+from .settings import Settings, resolve_settings, setup_lesson
 
 __all__ = [
     "MNIST_MEAN", "MNIST_STD", "MnistDataError", "TensorLoader", "data_loader", "data_root",
@@ -47,4 +47,5 @@ __all__ = [
     "load_checkpoint", "predict", "save_checkpoint", "seed_everything", "test", "train",
     "NUM_PARAMETERS", "Net", "count_parameters", "summary",
     "plot_confusion_matrix", "plot_curves", "plot_data", "plot_gradient_magnitudes", "plot_misclassified",
-]  # fmt: skip
+    "Settings", "resolve_settings", "setup_lesson",
+]  # grouped by module, one line each  # fmt: skip

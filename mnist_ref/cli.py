@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 from . import engine
-from .data import MnistDataError, data_loader, ensure_mnist, limit, make_data, make_loader
-from .device import DEVICE_CHOICES, use_device
+from .data import MnistDataError, data_loader, data_option_help, ensure_mnist, limit, make_data, make_loader, raw_folder
+from .device import DEVICE_CHOICES, DEVICE_ENV, use_device
+from .evaluation import confusion_matrix, predict
 from .model import Net, count_parameters
 from .recipes import RECIPES
+from .settings import BUDGETS
 
 PROG = "python -m mnist_ref"
 
@@ -43,8 +45,10 @@ def _fraction(text: str) -> float:
 
 
 def _add_common(parser, test_batch_size: int) -> None:
-    parser.add_argument("--data", metavar="DIR", help="folder holding MNIST/raw (default: $MNIST_DATA or ./data)")
-    parser.add_argument("--device", help=f"one of {', '.join(DEVICE_CHOICES)}, cuda:N (default: auto)")
+    parser.add_argument("--data", metavar="DIR", help=data_option_help())
+    parser.add_argument(
+        "--device", help=f"one of {', '.join(DEVICE_CHOICES)}, cuda:N (default: ${DEVICE_ENV}, else auto)"
+    )
     parser.add_argument("--limit-test", type=_positive_int, metavar="N", help="use a balanced subset of N test images")
     parser.add_argument("--test-batch-size", type=_positive_int, default=test_batch_size, metavar="N")
     parser.add_argument("--in-memory", action="store_true", help="decode the data once into tensors (faster)")
@@ -52,7 +56,9 @@ def _add_common(parser, test_batch_size: int) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="The MNIST CNN course's reference model: train it, evaluate it, get the data.")
+    parser = _Parser(
+        prog=PROG, description="The MNIST CNN course's reference model: train it, evaluate it, get the data."
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="{train,evaluate,data}", parser_class=_Parser)
 
     train = verbs.add_parser(
@@ -70,8 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--step-size", type=_positive_int, help="StepLR: epochs between decays")
     train.add_argument("--gamma", type=_positive_float, help="StepLR: decay factor")
     train.add_argument("--seed", type=int, default=1)
-    train.add_argument("--limit-train", type=_positive_int, metavar="N", help="use a balanced subset of N training images")
-    train.add_argument("--out", metavar="DIR", default="runs/latest", help="where metrics.json, checkpoint.pt, curves.png go")
+    train.add_argument(
+        "--limit-train", type=_positive_int, metavar="N", help="use a balanced subset of N training images"
+    )
+    budgets = "; ".join(budget.describe() for budget in BUDGETS.values())
+    train.add_argument(
+        "--budget",
+        choices=list(BUDGETS),
+        help=f"take --epochs, --limit-train and --limit-test, where not given, from a lesson budget: {budgets} "
+        "(default: the recipe's own full run)",
+    )
+    train.add_argument(
+        "--out", metavar="DIR", default="runs/latest", help="where metrics.json, checkpoint.pt, curves.png go"
+    )
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     train.add_argument("--force", action="store_true", help="overwrite the results already in OUT")
 
@@ -81,40 +98,74 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--confusion", metavar="PNG", help="also save the confusion matrix to this file")
 
     data = verbs.add_parser("data", help="find (or download) MNIST, verify it and print where it is")
-    data.add_argument("--data", metavar="DIR", help="folder holding MNIST/raw (default: $MNIST_DATA or ./data)")
+    data.add_argument("--data", metavar="DIR", help=data_option_help())
     data.add_argument("--no-download", action="store_true", help="only verify, never download")
     return parser
+
+
+def _from_budget(args, name: str):
+    """The option ``name`` as given, else the chosen ``--budget``'s value, else None."""
+    value = getattr(args, name)
+    if value is None and args.budget is not None:
+        value = getattr(BUDGETS[args.budget], name)
+    return value
 
 
 def cmd_train(args) -> None:
     out = Path(args.out)
     metrics_path, checkpoint_path = out / "metrics.json", out / "checkpoint.pt"
     if not (args.force or args.resume) and (metrics_path.exists() or checkpoint_path.exists()):
-        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it, --force to overwrite it, or another --out")
+        raise FileExistsError(
+            f"{out} already holds a run; pass --resume to continue it, --force to overwrite it, or another --out"
+        )
     recipe = RECIPES[args.recipe].with_overrides(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
-        step_size=args.step_size, gamma=args.gamma, in_memory=args.in_memory or None,
-    )  # fmt: skip
+        epochs=_from_budget(args, "epochs"),
+        batch_size=args.batch_size,
+        lr=args.lr,
+        momentum=args.momentum,
+        step_size=args.step_size,
+        gamma=args.gamma,
+        in_memory=args.in_memory or None,
+    )
     device = use_device(args.device)
     engine.seed_everything(args.seed)
     train_loader, test_loader = data_loader(
-        recipe.batch_size, shuffle=True, root=args.data, test_batch_size=args.test_batch_size,
-        limit_train=args.limit_train, limit_test=args.limit_test, in_memory=recipe.in_memory, device=device,
-    )  # fmt: skip
+        recipe.batch_size,
+        shuffle=True,
+        root=args.data,
+        test_batch_size=args.test_batch_size,
+        limit_train=_from_budget(args, "limit_train"),
+        limit_test=_from_budget(args, "limit_test"),
+        in_memory=recipe.in_memory,
+        device=device,
+    )
     model = Net()
     history = engine.fit(
-        model, device, train_loader, test_loader, recipe=recipe, seed=args.seed,
-        checkpoint=checkpoint_path, resume=args.resume, progress=not args.no_progress,
-    )  # fmt: skip
+        model,
+        device,
+        train_loader,
+        test_loader,
+        recipe=recipe,
+        seed=args.seed,
+        checkpoint=checkpoint_path,
+        resume=args.resume,
+        progress=not args.no_progress,
+    )
     metrics = {
-        "params": count_parameters(model), "device": str(device), "recipe": recipe.name, "seed": args.seed,
+        "params": count_parameters(model),
+        "device": str(device),
+        "recipe": recipe.name,
+        "seed": args.seed,
         **history.to_dict(),
-    }  # fmt: skip
+    }
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     from .plots import plot_curves  # matplotlib only when a figure is made
 
     plot_curves(history).savefig(out / "curves.png", dpi=100)
-    print(f"test accuracy {history.test_acc[-1]:.2f}% after {len(history)} epochs; wrote {metrics_path}, {checkpoint_path}, {out / 'curves.png'}")
+    print(
+        f"test accuracy {history.test_acc[-1]:.2f}% after {len(history)} epochs; "
+        f"wrote {metrics_path}, {checkpoint_path}, {out / 'curves.png'}"
+    )
 
 
 def cmd_evaluate(args) -> None:
@@ -123,20 +174,22 @@ def cmd_evaluate(args) -> None:
     engine.load_checkpoint(args.checkpoint, model, map_location=device)
     model.to(device)
     _, test_data = make_data(args.data, download=False)
-    test_loader = make_loader(limit(test_data, args.limit_test), args.test_batch_size, False, in_memory=args.in_memory, device=device)
+    test_loader = make_loader(
+        limit(test_data, args.limit_test), args.test_batch_size, False, in_memory=args.in_memory, device=device
+    )
     accuracy, losses = engine.test(model, device, test_loader, progress=not args.no_progress)
     print(f"test accuracy {accuracy:.2f}%, test loss {sum(losses) / len(losses):.4f}")
     if args.confusion:
         from .plots import plot_confusion_matrix
 
-        _, targets, predictions = engine.predict(model, device, test_loader)
-        plot_confusion_matrix(engine.confusion_matrix(targets, predictions)).savefig(args.confusion, dpi=100)
+        _, targets, predictions = predict(model, device, test_loader)
+        plot_confusion_matrix(confusion_matrix(targets, predictions)).savefig(args.confusion, dpi=100)
         print(f"wrote {args.confusion}")
 
 
 def cmd_data(args) -> None:
     root = ensure_mnist(args.data, download=not args.no_download)
-    print(f"MNIST verified in {root / 'MNIST' / 'raw'}")
+    print(f"MNIST verified in {raw_folder(root)}")
 
 
 def main(argv=None) -> int:

@@ -1,9 +1,15 @@
 """MNIST on disk and in batches.
 
-One setting says where the data lives: the ``root=`` argument, else the
-``MNIST_DATA`` environment variable, else ``data/`` at the project root (so a
-notebook run from ``lessons/<lesson>/`` finds the same files as the CLI).
-The folder holds ``MNIST/raw/*-ubyte`` as torchvision expects.
+One setting says where the data lives (:func:`data_root`): the ``root=`` argument, else
+the ``MNIST_DATA`` environment variable, else a default folder:
+
+* in a checkout of the course (``pyproject.toml`` beside the ``mnist_ref`` folder, e.g. an
+  editable install): its ``data/`` — so a notebook run from ``lessons/<lesson>/`` finds the
+  same files as the CLI;
+* otherwise (installed into site-packages): a per-user folder,
+  ``$XDG_DATA_HOME/mnist-course``, else ``~/.local/share/mnist-course``.
+
+The folder holds ``MNIST/raw/*-ubyte`` as torchvision expects (:func:`raw_folder`).
 
 torchvision only checks that the raw files exist; we also check their size and
 SHA-256, and we never download over files a learner already has.
@@ -14,7 +20,14 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
+import shutil
+import socket
+from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
@@ -27,8 +40,8 @@ MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
 DATA_ENV = "MNIST_DATA"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ROOT = PROJECT_ROOT / "data"
+PACKAGE_DIR = Path(__file__).resolve().parent
+USER_DATA_NAME = "mnist-course"  # the per-user folder's name under $XDG_DATA_HOME
 
 # The canonical uncompressed files: name -> (bytes, sha256).
 RAW_FILES = {
@@ -42,20 +55,46 @@ RAW_FILES = {
 class MnistDataError(RuntimeError):
     """The MNIST files are missing, incomplete or corrupt; the message says what to do."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows these lines instead of a traceback: the message is the whole story.
+        return [f"MnistDataError: {self}"]
 
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder that holds ``MNIST/raw``: ``root``, else ``$MNIST_DATA``, else ``<project>/data``."""
-    chosen = root if root is not None else os.environ.get(DATA_ENV) or DEFAULT_ROOT
+
+def project_checkout() -> Path | None:
+    """The course checkout this package runs from, or None when it is installed into site-packages."""
+    folder = PACKAGE_DIR.parent
+    return folder if (folder / "pyproject.toml").is_file() else None
+
+
+def default_data_root(environ: Mapping[str, str] = os.environ) -> Path:
+    """The data folder when none is given: the checkout's ``data/``, else the per-user folder."""
+    checkout = project_checkout()
+    if checkout is not None:
+        return checkout / "data"
+    user_data = environ.get("XDG_DATA_HOME") or Path("~/.local/share").expanduser()
+    return Path(user_data) / USER_DATA_NAME
+
+
+def data_root(root: str | os.PathLike | None = None, environ: Mapping[str, str] = os.environ) -> Path:
+    """The folder that holds ``MNIST/raw``: ``root``, else ``$MNIST_DATA`` (read from ``environ``),
+    else :func:`default_data_root`."""
+    chosen = root if root is not None else environ.get(DATA_ENV) or default_data_root(environ)
     return Path(chosen).expanduser().resolve()
 
 
-def raw_folder(root: str | os.PathLike | None = None) -> Path:
-    return data_root(root) / "MNIST" / "raw"
+def data_option_help() -> str:
+    """``--help`` text of a ``--data`` option, naming the real default."""
+    return f"folder holding MNIST/raw (default: ${DATA_ENV}, else {default_data_root()})"
+
+
+def raw_folder(root: Path) -> Path:
+    """Where the four files are inside a data root."""
+    return Path(root) / "MNIST" / "raw"
 
 
 def _how_to_fix(root: Path) -> str:
     return (
-        f"Looked in {root / 'MNIST' / 'raw'}. Point the course at a folder that holds "
+        f"Looked in {raw_folder(root)}. Point the course at a folder that holds "
         f"MNIST/raw/ with root=... or the {DATA_ENV} environment variable "
         f"(e.g. export {DATA_ENV}=/path/to/data), or run `python -m mnist_ref data` on a "
         "machine with internet access to download the four files there."
@@ -96,8 +135,12 @@ def _problems(raw: Path) -> tuple[list[str], list[str]]:
 
 def verify_mnist(root: str | os.PathLike | None = None) -> Path:
     """Check the four raw files (presence, size, SHA-256); return the data root or raise MnistDataError."""
-    root = data_root(root)
-    missing, bad = _problems(root / "MNIST" / "raw")
+    return _verified_root(data_root(root))
+
+
+def _verified_root(root: Path) -> Path:
+    """:func:`verify_mnist` of a data root already resolved."""
+    missing, bad = _problems(raw_folder(root))
     if len(missing) == len(RAW_FILES):
         raise MnistDataError(f"MNIST not found. {_how_to_fix(root)}")
     if missing or bad:
@@ -113,18 +156,65 @@ def verify_mnist(root: str | os.PathLike | None = None) -> Path:
 def ensure_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Path:
     """Verify MNIST, downloading it first only when none of the four files is there."""
     root = data_root(root)
-    raw = root / "MNIST" / "raw"
+    raw = raw_folder(root)
     nothing_there = not any((raw / name).exists() for name in RAW_FILES)
     if download and nothing_there:
-        try:
-            datasets.MNIST(str(root), train=True, download=True)
-        except Exception as exc:  # torchvision raises RuntimeError / URLError / OSError on no network
-            raise MnistDataError(
-                f"MNIST not found and the download failed ({type(exc).__name__}: "
-                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no details'}). "
-                + _how_to_fix(root)
-            ) from None
-    return verify_mnist(root)
+        _download(root)
+    return _verified_root(root)
+
+
+def _download(root: Path) -> None:
+    """torchvision's download of MNIST into ``root``. When it fails, the folders and files it made are
+    removed again (a half-filled MNIST/raw would pass for the learner's own incomplete files, which are
+    never downloaded over), and MnistDataError names the real cause."""
+    raw = raw_folder(root)
+    new_folders = [folder for folder in (raw, *raw.parents) if not folder.exists()]  # innermost first
+    files_before = set(raw.iterdir()) if raw.is_dir() else set()
+    try:
+        datasets.MNIST(str(root), train=True, download=True)
+    except BaseException as exc:
+        for path in set(raw.iterdir()) - files_before if raw.is_dir() else ():
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        for folder in new_folders:
+            with suppress(OSError):  # not empty: something else wrote there meanwhile, so it stays
+                folder.rmdir()
+        if not isinstance(exc, Exception):
+            raise  # Ctrl+C stays an interrupt
+        raise MnistDataError(
+            f"MNIST not found and the download failed: {_download_failure(exc)}. {_how_to_fix(root)}"
+        ) from None
+
+
+# torchvision's error text: "Error downloading <file>:", then for each mirror "Tried <url>, got:" with
+# that mirror's error on the next line. Only those lines say why; the exceptions themselves are gone.
+_MIRROR_FAILURE = re.compile(r"^Tried (\S+), got:\n(.*)$", re.MULTILINE)
+_URLOPEN = "<urlopen error "  # how a URLError prints: "<urlopen error REASON>"
+_NO_CONNECTION = "no network connection, or the MNIST mirrors are unreachable"
+
+
+def _download_failure(exc: Exception) -> str:
+    """Why a download failed, in one line: each mirror's error, or the cause in the exception chain."""
+    mirrors = _MIRROR_FAILURE.findall(str(exc))
+    if mirrors:
+        # A connection that failed (no DNS, refused, timed out) reads "<urlopen error REASON>";
+        # an HTTP error or a corrupt file reads otherwise, and is then the cause itself.
+        errors = [error.strip() for _, error in mirrors]
+        unreachable = all(error.startswith(_URLOPEN) for error in errors)
+        reasons = [error.removeprefix(_URLOPEN).removesuffix(">") if unreachable else error for error in errors]
+        details = "; ".join(f"{urlsplit(url).hostname}: {reason}" for (url, _), reason in zip(mirrors, reasons))
+        return f"{_NO_CONNECTION} ({details})" if unreachable else details
+    cause = exc
+    while cause is not None:
+        if isinstance(cause, URLError) and not isinstance(cause, HTTPError):
+            return f"{_NO_CONNECTION} ({cause.reason})"
+        if isinstance(cause, (ConnectionError, TimeoutError, socket.gaierror)):
+            return f"{_NO_CONNECTION} ({cause})"
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def mnist_transform() -> transforms.Compose:
@@ -222,13 +312,14 @@ def data_loader(
 ):
     """The seed's ``data_loader()``: ``(train_loader, test_loader)``.
 
-    ``device`` defaults to :func:`use_device` (GPU if there is one).
-    ``in_memory=True`` gives :class:`TensorLoader` objects holding the tensors on
-    ``device``; otherwise the classic ``DataLoader`` with the per-image transform.
+    ``root`` as in :func:`data_root`; ``device`` defaults to :func:`use_device` (GPU if there
+    is one) — both are resolved here, once. ``in_memory=True`` gives :class:`TensorLoader`
+    objects holding the tensors on ``device``; otherwise the classic ``DataLoader`` with the
+    per-image transform.
     ``limit_train`` / ``limit_test`` cut each set to a class-balanced subset.
     The test set is never shuffled.
     """
-    device = use_device(device)
+    device = use_device() if device is None else torch.device(device)
     train_data, test_data = make_data(root, download=download)
     train_data, test_data = limit(train_data, limit_train), limit(test_data, limit_test)
     return (
@@ -237,13 +328,18 @@ def data_loader(
     )
 
 
-def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, *, in_memory: bool = False, device=None):
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, *, device, in_memory: bool = False):
     """One loader over ``dataset``: a :class:`TensorLoader` on ``device`` or a classic ``DataLoader``."""
-    device = use_device(device)
+    device = torch.device(device)
     if in_memory:
         return TensorLoader.from_dataset(dataset, batch_size, shuffle, device)
     cuda = device.type == "cuda"
     # Worker processes only pay off when a GPU does the maths; on CPU they steal its cores.
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, num_workers=2 if cuda else 0, pin_memory=cuda, persistent_workers=cuda
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=2 if cuda else 0,
+        pin_memory=cuda,
+        persistent_workers=cuda,
     )

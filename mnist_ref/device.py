@@ -8,8 +8,11 @@ code runs everywhere and on the CPU they are simply off.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import torch
+
+from .precision import cpu_precision
 
 DEVICE_ENV = "MNIST_DEVICE"
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -20,22 +23,24 @@ def _mps_available() -> bool:
     return bool(mps and mps.is_available())
 
 
-def use_device(preferred: str | torch.device | None = None) -> torch.device:
-    """Pick a device: ``preferred``, else ``$MNIST_DEVICE``, else auto (CUDA > MPS > CPU).
+def choose_device(
+    cuda_available: bool,
+    mps_available: bool,
+    preferred: str | torch.device | None = None,
+    *,
+    cuda_count: int | None = None,
+) -> torch.device:
+    """The course's one device rule, as pure logic (testable on any machine).
 
-    Asking for a device this machine does not have is an error, not a silent fallback:
-    a learner who asked for the GPU should know they are not getting it.
+    ``preferred`` (any case, spaces ignored) is the device asked for; ``None``, ``""`` and
+    ``"auto"`` mean the automatic choice: CUDA > MPS > CPU. Asking for a device this machine
+    does not have is an error, not a silent fallback: a learner who asked for the GPU should
+    know they are not getting it. ``cuda_count`` (how many GPUs) also refuses ``cuda:N``
+    beyond them; ``None`` skips that check.
     """
-    if isinstance(preferred, torch.device):
-        requested = str(preferred)
-    else:
-        requested = (preferred or os.environ.get(DEVICE_ENV) or "auto").strip().lower()
+    requested = str(preferred or "auto").strip().lower()
     if requested == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if _mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device("cuda" if cuda_available else "mps" if mps_available else "cpu")
     try:
         device = torch.device(requested)
     except RuntimeError:
@@ -45,13 +50,21 @@ def use_device(preferred: str | torch.device | None = None) -> torch.device:
             f"unknown device {requested!r}: use one of auto, cpu, cuda, cuda:N, mps "
             f"(argument or the {DEVICE_ENV} environment variable)"
         )
-    if device.type == "cuda" and not torch.cuda.is_available():
+    if device.type == "cuda" and not cuda_available:
         raise ValueError(f"device {requested!r} was asked for but CUDA is not available here; use 'auto' or 'cpu'")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(f"device {requested!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)")
-    if device.type == "mps" and not _mps_available():
+    beyond_count = cuda_count is not None and device.index is not None and device.index >= cuda_count
+    if device.type == "cuda" and beyond_count:
+        raise ValueError(f"device {requested!r} does not exist: this machine has {cuda_count} GPU(s)")
+    if device.type == "mps" and not mps_available:
         raise ValueError(f"device {requested!r} was asked for but Apple MPS is not available here; use 'auto' or 'cpu'")
     return device
+
+
+def use_device(preferred: str | torch.device | None = None, environ: Mapping[str, str] = os.environ) -> torch.device:
+    """Pick a device: ``preferred``, else ``$MNIST_DEVICE`` (read from ``environ``), else auto
+    (CUDA > MPS > CPU) — :func:`choose_device` with what this machine really has."""
+    requested = preferred or environ.get(DEVICE_ENV)
+    return choose_device(torch.cuda.is_available(), _mps_available(), requested, cuda_count=torch.cuda.device_count())
 
 
 def is_cuda(device) -> bool:
@@ -68,26 +81,18 @@ def to_device(data: torch.Tensor, target: torch.Tensor, device, channels_last: b
     return data, target
 
 
-def cpu_has_native_bf16() -> bool:
-    """True when oneDNN can run bfloat16 natively here (AVX512-BF16 / AMX); emulated bf16 is slower."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
 def autocast_dtype(device, mixed_precision: bool | None = None) -> torch.dtype | None:
     """The low-precision type autocast should use, or None for plain float32.
 
     ``None`` (the classic recipe): float16 on CUDA only. ``True`` (the fast recipe): also
-    bfloat16 on a CPU with native support, where it was measured faster. ``False``: never.
+    bfloat16 on a CPU where it is native and measured faster (``mnist_ref.precision``). ``False``: never.
     """
     device = torch.device(device)
     if mixed_precision is False:
         return None
     if device.type == "cuda":
         return torch.float16
-    if device.type == "cpu" and mixed_precision and cpu_has_native_bf16():
+    if device.type == "cpu" and mixed_precision and cpu_precision().bfloat16:
         return torch.bfloat16
     return None
 

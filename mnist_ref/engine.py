@@ -19,7 +19,18 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .device import autocast, grad_scaler, prefers_channels_last, to_device
-from .recipes import BATCH_SIZE, EPOCHS, GAMMA, LR, MOMENTUM, STEP_SIZE, Recipe, get_recipe  # noqa: F401 (re-exported)
+from .recipes import (  # noqa: F401 (the classic recipe's names are re-exported for the lessons)
+    BATCH_SIZE,
+    EPOCHS,
+    GAMMA,
+    LR,
+    MOMENTUM,
+    STEP_SIZE,
+    Recipe,
+    classic_optimizer,
+    classic_scheduler,
+    get_recipe,
+)
 
 
 def seed_everything(seed: int) -> None:
@@ -32,11 +43,25 @@ def _percent(correct: int, total: int) -> float:
     return 100.0 * correct / max(total, 1)
 
 
+def _channels_last(device: torch.device, wanted: bool | None) -> bool:
+    """The one place the layout is chosen: as ``wanted`` (a recipe's or a caller's), else by device."""
+    return prefers_channels_last(device) if wanted is None else wanted
+
+
 def train(
-    model, device, train_loader, optimizer, *,
-    scheduler=None, label_smoothing: float = 0.0, mixed_precision: bool | None = None, channels_last: bool | None = None,
-    scaler=None, progress: bool = True, leave: bool = True,
-):  # fmt: skip
+    model,
+    device,
+    train_loader,
+    optimizer,
+    *,
+    scheduler=None,
+    label_smoothing: float = 0.0,
+    mixed_precision: bool | None = None,
+    channels_last: bool | None = None,
+    scaler=None,
+    progress: bool = True,
+    leave: bool = True,
+):
     """One epoch of training. Returns ``(train_acc, train_losses)``: accuracy in percent
     over the epoch and the loss of every batch.
 
@@ -46,14 +71,17 @@ def train(
     bar; ``leave=False`` removes it when done (``fit`` does, under its own bar of epochs).
     """
     model.train()
+    # Decided once per epoch, not per batch: the device, the layout, the autocast type (its bf16 probe).
+    device = torch.device(device)
+    channels_last = _channels_last(device, channels_last)
+    mixed = autocast(device, mixed_precision)  # one context, entered again for every batch
     scaler = scaler or grad_scaler(device, mixed_precision)
-    channels_last = prefers_channels_last(device) if channels_last is None else channels_last
     train_losses, correct, processed = [], 0, 0
     bar = tqdm(train_loader, desc="train", leave=leave, disable=not progress)
     for data, target in bar:
         data, target = to_device(data, target, device, channels_last)
         optimizer.zero_grad(set_to_none=True)
-        with autocast(device, mixed_precision):
+        with mixed:
             output = model(data)
         if label_smoothing:  # cross_entropy on log-probabilities: log_softmax of them changes nothing
             loss = F.cross_entropy(output.float(), target, label_smoothing=label_smoothing)
@@ -73,43 +101,31 @@ def train(
 
 
 def test(
-    model, device, test_loader, *, mixed_precision: bool | None = None, channels_last: bool | None = None,
-    progress: bool = True, leave: bool = True,
-):  # fmt: skip
+    model,
+    device,
+    test_loader,
+    *,
+    mixed_precision: bool | None = None,
+    channels_last: bool | None = None,
+    progress: bool = True,
+    leave: bool = True,
+):
     """Evaluate. Returns ``(test_acc, test_losses)``: accuracy in percent and the mean loss of every batch.
     ``progress`` and ``leave`` as in ``train``."""
     model.eval()
-    channels_last = prefers_channels_last(device) if channels_last is None else channels_last
+    device = torch.device(device)  # decided once, as in train
+    channels_last = _channels_last(device, channels_last)
+    mixed = autocast(device, mixed_precision)
     test_losses, correct, processed = [], 0, 0
     with torch.inference_mode():
         for data, target in tqdm(test_loader, desc="test", leave=leave, disable=not progress):
             data, target = to_device(data, target, device, channels_last)
-            with autocast(device, mixed_precision):
+            with mixed:
                 output = model(data)
             test_losses.append(F.nll_loss(output.float(), target).item())
             correct += (output.argmax(dim=1) == target).sum().item()
             processed += len(target)
     return _percent(correct, processed), test_losses
-
-
-@torch.inference_mode()
-def predict(model, device, loader):
-    """``(images, targets, predictions)`` on the CPU for a whole loader (for confusion matrices and galleries)."""
-    model.eval()
-    images, targets, predictions = [], [], []
-    for data, target in loader:
-        data_on_device, _ = to_device(data, target, device)
-        with autocast(device):
-            predictions.append(model(data_on_device).argmax(dim=1).cpu())
-        images.append(data.cpu())
-        targets.append(target.cpu())
-    return torch.cat(images), torch.cat(targets), torch.cat(predictions)
-
-
-def confusion_matrix(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
-    """``cm[true, predicted]`` counts."""
-    index = targets.long() * num_classes + predictions.long()
-    return torch.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 @dataclass
@@ -127,6 +143,17 @@ class History:
         for name, value in values.items():
             getattr(self, name).append(value)
 
+    def append_epoch(self, train_acc, train_losses, test_acc, test_losses, lr, seconds) -> None:
+        """Record one epoch from what ``train`` and ``test`` return (losses averaged over batches)."""
+        self.append(
+            train_acc=train_acc,
+            train_loss=statistics.fmean(train_losses),
+            test_acc=test_acc,
+            test_loss=statistics.fmean(test_losses),
+            lr=lr,
+            epoch_seconds=seconds,
+        )
+
     def __len__(self) -> int:
         return len(self.train_acc)
 
@@ -134,17 +161,8 @@ class History:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "History":
+    def from_dict(cls, values: dict) -> History:
         return cls(**{f.name: list(values.get(f.name, [])) for f in fields(cls)})
-
-
-def classic_optimizer(model, lr: float = LR, momentum: float = MOMENTUM) -> torch.optim.Optimizer:
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-
-
-def classic_scheduler(optimizer, step_size: int = STEP_SIZE, gamma: float = GAMMA):
-    """StepLR: the learning rate is multiplied by ``gamma`` after every ``step_size`` epochs."""
-    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
 
 
 def save_checkpoint(path, model, optimizer, scheduler, epoch: int, history: History, **extra) -> Path:
@@ -195,7 +213,8 @@ def fit(
     resume: bool = False,
     progress: bool = True,
 ) -> History:
-    """Train for ``epochs`` epochs (default: the recipe's) and return the per-epoch History.
+    """Train for ``epochs`` epochs and return the per-epoch History. The recipe owns the default
+    number of epochs; a lesson passes its budget's (see ``mnist_ref.settings``).
 
     The optimizer and schedule come from ``recipe`` (the classic one by default) unless
     given; a given scheduler is stepped once per epoch. Each epoch reseeds from
@@ -204,8 +223,9 @@ def fit(
     training continues from it when it exists.
     """
     recipe = get_recipe(recipe)
-    epochs = epochs or recipe.epochs
-    channels_last = prefers_channels_last(device) if recipe.channels_last is None else recipe.channels_last
+    epochs = recipe.epochs if epochs is None else epochs
+    device = torch.device(device)
+    channels_last = _channels_last(device, recipe.channels_last)
     model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     optimizer = optimizer or recipe.optimizer(model)
     per_batch = False
@@ -224,20 +244,21 @@ def fit(
         began = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         train_acc, train_losses = train(
-            model, device, train_loader, optimizer, scheduler=scheduler if per_batch else None,
-            label_smoothing=recipe.label_smoothing, scaler=scaler, progress=progress, leave=False, **precision,
-        )  # fmt: skip
+            model,
+            device,
+            train_loader,
+            optimizer,
+            scheduler=scheduler if per_batch else None,
+            label_smoothing=recipe.label_smoothing,
+            scaler=scaler,
+            progress=progress,
+            leave=False,
+            **precision,
+        )
         if not per_batch:
             scheduler.step()
         test_acc, test_losses = test(model, device, test_loader, progress=progress, leave=False, **precision)
-        history.append(
-            train_acc=train_acc,
-            train_loss=statistics.fmean(train_losses),
-            test_acc=test_acc,
-            test_loss=statistics.fmean(test_losses),
-            lr=lr,
-            epoch_seconds=time.perf_counter() - began,
-        )
+        history.append_epoch(train_acc, train_losses, test_acc, test_losses, lr, time.perf_counter() - began)
         epochs_bar.set_postfix(train=f"{train_acc:.2f}%", test=f"{test_acc:.2f}%", lr=f"{lr:g}")
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, optimizer, scheduler, epoch + 1, history)

@@ -18,8 +18,10 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
+from .evaluation import misclassified_indices
 from .model import check_input, layer_outputs
 from .plots import as_pixels
+from .recipes import step_lr_schedule
 
 # Hand-made 3x3 kernels for lesson 02: what a single convolution filter can detect.
 HAND_MADE_KERNELS = {
@@ -64,8 +66,46 @@ def _png(fig: Figure) -> bytes:
 def _check_images(images, labels, what: str) -> None:
     check_input(images)
     if len(images) == 0 or len(labels) != len(images):
-        raise ValueError(f"{what} needs at least one image and one label per image, "
-                         f"got {len(images)} images and {len(labels)} labels")
+        raise ValueError(
+            f"{what} needs at least one image and one label per image, "
+            f"got {len(images)} images and {len(labels)} labels"
+        )
+
+
+def digit_figure(images: torch.Tensor, targets: torch.Tensor, digit: int, position: int) -> Figure:
+    """The ``position``-th example of class ``digit``; ``images``: raw uint8 (N, 28, 28), ``targets``: (N,)."""
+    indices = (targets == digit).nonzero().flatten()
+    index = int(indices[position])
+    fig = Figure(figsize=(2.8, 3.0), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(images[index].numpy(), cmap="gray", vmin=0, vmax=255)
+    title = f"label {int(targets[index])} · #{position + 1} of {len(indices):,}\n(dataset index {index})"
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return fig
+
+
+def digit_explorer(images: torch.Tensor, targets: torch.Tensor) -> widgets.VBox:
+    """Lesson 01: pick a digit, slide through all its examples (raw uint8 images (N, 28, 28), labels (N,))."""
+    if images.dim() != 3 or len(images) == 0 or len(targets) != len(images):
+        raise ValueError(f"digit_explorer takes raw images (N, 28, 28) and N labels, got {tuple(images.shape)}")
+    counts = torch.bincount(targets.long(), minlength=10)
+    present = [d for d in range(len(counts)) if counts[d] > 0]
+    digit = widgets.Dropdown(options=present, value=present[0], description="digit")
+    example = widgets.IntSlider(value=0, min=0, max=0, description="example")
+
+    def fit_example_range(change=None):
+        example.max = int(counts[digit.value]) - 1  # clamps example.value; registered before the redraw
+
+    digit.observe(fit_example_range, names="value")
+    fit_example_range()
+
+    def draw(digit, example):
+        caption = f"digit {digit}: example {example + 1:,} of {int(counts[digit]):,}"
+        return digit_figure(images, targets, digit, example), caption
+
+    return explorer(draw, digit=digit, example=example)
 
 
 def kernel_explorer(images: torch.Tensor, labels: torch.Tensor, kernels: dict | None = None) -> widgets.VBox:
@@ -95,9 +135,11 @@ def kernel_explorer(images: torch.Tensor, labels: torch.Tensor, kernels: dict | 
         for ax in axes:
             ax.set_xticks([])
             ax.set_yticks([])
-        text = (f"image {image}, label {int(labels[image])}; kernel '{kernel}': a 28×28 image gives a "
-                f"{feature_map.shape[0]}×{feature_map.shape[1]} map, values {float(feature_map.min()):.2f} "
-                f"to {float(feature_map.max()):.2f}")
+        text = (
+            f"image {image}, label {int(labels[image])}; kernel '{kernel}': a 28×28 image gives a "
+            f"{feature_map.shape[0]}×{feature_map.shape[1]} map, values {float(feature_map.min()):.2f} "
+            f"to {float(feature_map.max()):.2f}"
+        )
         return fig, text
 
     return explorer(
@@ -114,8 +156,9 @@ def feature_map_explorer(model, image: torch.Tensor) -> widgets.VBox:
     """
     if not isinstance(image, torch.Tensor) or tuple(image.shape) != (1, 28, 28):
         shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
-        raise ValueError(f"feature_map_explorer takes one digit of shape (1, 28, 28), got {shape}; "
-                         "for a batch, pass images[0]")
+        raise ValueError(
+            f"feature_map_explorer takes one digit of shape (1, 28, 28), got {shape}; for a batch, pass images[0]"
+        )
     device = next(model.parameters()).device
     maps = {"input": image.detach().cpu()}
     for name, _module, output in layer_outputs(model, image.unsqueeze(0).to(device)):
@@ -141,8 +184,10 @@ def feature_map_explorer(model, image: torch.Tensor) -> widgets.VBox:
         ax.set_yticks([])
         c, h, w = feature_map.shape
         low, high = float(feature_map[channel].min()), float(feature_map[channel].max())
-        return fig, (f"{layer}: {c} channel{'s' if c > 1 else ''} of {h}×{w}; "
-                     f"showing channel {channel}, values {low:.2f} to {high:.2f}")
+        return fig, (
+            f"{layer}: {c} channel{'s' if c > 1 else ''} of {h}×{w}; "
+            f"showing channel {channel}, values {low:.2f} to {high:.2f}"
+        )
 
     return explorer(draw, layer=layer, channel=channel)
 
@@ -172,21 +217,13 @@ def prediction_explorer(model, images: torch.Tensor, labels: torch.Tensor) -> wi
         right.set_ylim(0, 1)
         right.set_title("probability of each digit")
         verdict = "right" if predicted == label else "wrong"
-        return fig, f"image {image}: label {label}, predicted {predicted} with probability {float(p[predicted]):.2f} ({verdict})"
+        probability = float(p[predicted])
+        return (
+            fig,
+            f"image {image}: label {label}, predicted {predicted} with probability {probability:.2f} ({verdict})",
+        )
 
     return explorer(draw, image=widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="image"))
-
-
-def step_lr_schedule(lr: float, step_size: int, gamma: float, epochs: int) -> list[float]:
-    """The learning rate of each epoch 1..epochs under StepLR, read from a real optimizer."""
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
-    rates = []
-    for _ in range(epochs):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    return rates
 
 
 def schedule_explorer(lr: float = 0.01, epochs: int = 20) -> widgets.VBox:
@@ -205,8 +242,10 @@ def schedule_explorer(lr: float = 0.01, epochs: int = 20) -> widgets.VBox:
         ax.grid(alpha=0.3)
         ax.set_title(f"StepLR(step_size={step_size}, gamma={gamma:g}) from lr = {lr:g}")
         decays = (epochs - 1) // step_size
-        return fig, (f"step_size={step_size}, gamma={gamma:g}: {decays} decay{'s' if decays != 1 else ''} in "
-                     f"{epochs} epochs; the last epoch trains at lr {rates[-1]:.3g}")
+        return fig, (
+            f"step_size={step_size}, gamma={gamma:g}: {decays} decay{'s' if decays != 1 else ''} in "
+            f"{epochs} epochs; the last epoch trains at lr {rates[-1]:.3g}"
+        )
 
     return explorer(
         draw,
@@ -254,3 +293,56 @@ def precision_explorer() -> widgets.VBox:
         dtype=widgets.Dropdown(options=list(PRECISIONS), value="float16", description="type"),
         value=widgets.FloatLogSlider(value=1.2345e-3, base=10, min=-10, max=6, step=0.5, description="number"),
     )
+
+
+def misclassified_figure(images, targets, predictions, index: int) -> Figure:
+    """Image ``index`` of a normalized batch (N, 1, 28, 28), titled with its true and predicted label."""
+    fig = Figure(figsize=(3, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(as_pixels(images[index]), cmap="gray")
+    ax.set_title(f"#{index}: true {int(targets[index])}, predicted {int(predictions[index])}", color="firebrick")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return fig
+
+
+def step_position(position: int, delta: int, count: int) -> int:
+    """Slider position after a previous (-1) / next (+1) click, wrapping around; 0 if there is nothing."""
+    return (position + delta) % count if count else 0
+
+
+def misclassified_browser(images: torch.Tensor, targets: torch.Tensor, predictions: torch.Tensor) -> widgets.VBox:
+    """Lesson 07: page through the misclassified images with a slider and previous / next buttons.
+
+    ``images``: the normalized test images (N, 1, 28, 28); ``targets``, ``predictions``: (N,).
+    The buttons wrap around at the ends; ``.previous`` and ``.next`` are handles for checks.
+    """
+    _check_images(images, targets, "misclassified_browser")
+    if len(predictions) != len(targets):
+        raise ValueError(f"misclassified_browser needs one prediction per image: {len(predictions)} for {len(targets)}")
+    wrong = misclassified_indices(targets, predictions)
+
+    def draw(mistake):
+        if len(wrong) == 0:
+            fig = Figure(figsize=(3, 3.2), layout="constrained")
+            fig.text(0.5, 0.5, "No misclassified digits", ha="center", va="center")
+            return fig, "No misclassified digits"
+        index = int(wrong[mistake])
+        true, predicted = int(targets[index]), int(predictions[index])
+        caption = f"mistake {mistake + 1} of {len(wrong)}: test image #{index}, true {true}, predicted {predicted}"
+        return misclassified_figure(images, targets, predictions, index), caption
+
+    slider = widgets.IntSlider(
+        value=0, min=0, max=max(len(wrong) - 1, 0), description="mistake", continuous_update=False
+    )
+    box = explorer(draw, mistake=slider)
+    previous, following = widgets.Button(description="◀ previous"), widgets.Button(description="next ▶")
+
+    def move(delta):
+        slider.value = step_position(slider.value, delta, len(wrong))  # redraws through the slider
+
+    previous.on_click(lambda _: move(-1))
+    following.on_click(lambda _: move(+1))
+    box.children[0].children = (previous, slider, following)  # the buttons on either side of the slider
+    box.previous, box.next = previous, following
+    return box

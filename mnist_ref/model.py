@@ -91,8 +91,10 @@ def layer_table(model: nn.Module, input_size=INPUT_SHAPE, batch_size: int = 2) -
     """(layer, output shape with N for the batch, parameter count) for every leaf module call, in order."""
     device = next(model.parameters()).device
     calls = layer_outputs(model, torch.zeros(batch_size, *input_size, device=device))
-    return [(name, ("N",) + tuple(output.shape[1:]), sum(p.numel() for p in module.parameters(recurse=False)))
-            for name, module, output in calls]
+    return [
+        (name, ("N",) + tuple(output.shape[1:]), sum(p.numel() for p in module.parameters(recurse=False)))
+        for name, module, output in calls
+    ]
 
 
 def summary(model: nn.Module, input_size=INPUT_SHAPE) -> None:

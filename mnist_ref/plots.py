@@ -9,6 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from .data import MNIST_MEAN, MNIST_STD
+from .evaluation import misclassified_indices
 
 
 def _figure(**kwargs) -> Figure:
@@ -77,7 +78,9 @@ def plot_confusion_matrix(cm, class_names=None) -> Figure:
     for t in range(n):
         for p in range(n):
             value = int(cm[t][p])
-            ax.text(p, t, str(value), ha="center", va="center", fontsize=8, color="white" if value > threshold else "black")
+            ax.text(
+                p, t, str(value), ha="center", va="center", fontsize=8, color="white" if value > threshold else "black"
+            )
     ax.set_xticks(range(n), class_names)
     ax.set_yticks(range(n), class_names)
     ax.set_xlabel("predicted")
@@ -88,7 +91,7 @@ def plot_confusion_matrix(cm, class_names=None) -> Figure:
 
 def plot_misclassified(images, targets, predictions, n_images: int = 12, columns: int = 6) -> Figure:
     """A gallery of the first ``n_images`` misclassified digits, titled 'true -> predicted'."""
-    wrong = (targets != predictions).nonzero().flatten()[:n_images]
+    wrong = misclassified_indices(targets, predictions)[:n_images]
     rows, columns = _grid(max(len(wrong), 1), columns)
     fig = _figure(figsize=(2 * columns, 2.2 * rows), layout="constrained")
     if len(wrong) == 0:
@@ -115,7 +118,9 @@ def plot_gradient_magnitudes(model) -> Figure:
     magnitudes = torch.cat(grads)
     nonzero = magnitudes[magnitudes > 0]
     if len(nonzero) == 0:
-        raise ValueError("every gradient is exactly 0: nothing to plot (was the loss computed from the model's output?)")
+        raise ValueError(
+            "every gradient is exactly 0: nothing to plot (was the loss computed from the model's output?)"
+        )
     smallest_normal, smallest_subnormal = torch.finfo(torch.float16).tiny, 2.0**-24
     low, high = math.floor(math.log10(float(nonzero.min()))), math.ceil(math.log10(float(nonzero.max())))
     bins = torch.logspace(low, high, 10 * (high - low) + 1)
@@ -123,16 +128,29 @@ def plot_gradient_magnitudes(model) -> Figure:
     ax = fig.add_subplot()
     ax.hist(nonzero.numpy(), bins=bins.numpy(), color="steelblue")
     ax.set_xscale("log")
-    for x, text, style in ((smallest_subnormal, "float16: 0 below", ":"), (smallest_normal, "fewer digits below", "--")):
+    for x, text, style in (
+        (smallest_subnormal, "float16: 0 below", ":"),
+        (smallest_normal, "fewer digits below", "--"),
+    ):
         ax.axvline(x, color="firebrick", linestyle=style)
-        ax.annotate(text, (x, 1), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points",
-                    color="firebrick", fontsize=9)
+        ax.annotate(
+            text,
+            (x, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12),
+            textcoords="offset points",
+            color="firebrick",
+            fontsize=9,
+        )
     # Exact zeros (e.g. behind ReLUs that never fired) are 0 in float32 too: counted apart.
     lost = float((nonzero < smallest_subnormal).float().mean())
     coarse = float((nonzero < smallest_normal).float().mean())
     zeros = len(magnitudes) - len(nonzero)
-    ax.set_title(f"|gradient| of {len(magnitudes):,} parameters ({zeros:,} exactly 0, not shown): "
-                 f"{coarse:.0%} below float16's normal range, {lost:.1%} would become 0", fontsize=10)
+    ax.set_title(
+        f"|gradient| of {len(magnitudes):,} parameters ({zeros:,} exactly 0, not shown): "
+        f"{coarse:.0%} below float16's normal range, {lost:.1%} would become 0",
+        fontsize=10,
+    )
     ax.set_xlabel("|gradient| (log scale)")
     ax.set_ylabel("parameters")
     return fig

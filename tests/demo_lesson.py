@@ -5,11 +5,9 @@ the temporary course's solutions/, where a class of ordinary and hostile student
 in seconds per student instead of minutes.
 """
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from nbgrader_cells import answer, code, markdown, solution, tests, write_notebook  # noqa: E402
+from nbgrader_cells import answer, code, markdown, solution, tests, write_notebook
 
 NAME = "00_demo"
 
@@ -30,48 +28,65 @@ CELLS = [
         Write `normalize(pixel)`: scale a pixel value from 0..255 to 0..1, then subtract `MEAN`
         and divide by `STD`.
         """),
-    solution("normalize", """
+    solution(
+        "normalize",
+        """
         def normalize(pixel):
             ### BEGIN SOLUTION
             return (pixel / 255 - MEAN) / STD
             ### END SOLUTION
-        """),
-    tests("normalize_tests", 1, """
+        """,
+    ),
+    tests(
+        "normalize_tests",
+        1,
+        """
         assert abs(normalize(0) - (-0.4242)) < 1e-3, "black (0) should become about -0.4242"
         ### BEGIN HIDDEN TESTS
         assert abs(normalize(255) - 2.8215) < 1e-3
         ### END HIDDEN TESTS
-        """),
+        """,
+    ),
     markdown("""
         ## Exercise 2 (2 points)
 
         Write `output_size(size, kernel, padding=0, stride=1)`: the width of the image that a
         convolution with a `kernel`×`kernel` filter produces from a `size`×`size` image.
         """),
-    solution("output_size", """
+    solution(
+        "output_size",
+        """
         def output_size(size, kernel, padding=0, stride=1):
             ### BEGIN SOLUTION
             return (size + 2 * padding - kernel) // stride + 1
             ### END SOLUTION
-        """),
-    tests("output_size_tests", 2, """
+        """,
+    ),
+    tests(
+        "output_size_tests",
+        2,
+        """
         assert output_size(28, 3) == 26, "a 3x3 filter without padding loses one pixel on each side"
         ### BEGIN HIDDEN TESTS
         assert output_size(28, 3, padding=1) == 28
         assert output_size(28, 2, stride=2) == 14
         ### END HIDDEN TESTS
-        """),
+        """,
+    ),
     markdown("""
         ## Question (1 point, graded by hand)
 
         Why does the image get smaller after a convolution without padding?
         """),
-    answer("why_smaller", 1, """
+    answer(
+        "why_smaller",
+        1,
+        """
         The filter only fits where it lies entirely inside the image: a 3×3 filter has no room
         to be centred on the border pixels, so one pixel is lost on each side.
-        """),
+        """,
+    ),
 ]
-
 
 
 def write_demo_lesson(solutions: Path) -> Path:

@@ -1,11 +1,14 @@
-"""End to end: the instructor pipeline of scripts/grade_class.py with nbgrader, in a temporary course.
+"""End to end: the instructor pipeline of mnist_course with nbgrader, in a temporary course.
 
 In the manner of nbgrader's own tests (nbgrader/tests/apps/test_nbgrader_autograde.py): copy the
-course (nbgrader_config.py, grading_tools/, solutions/) into tmp, release, let fictional students
+course (nbgrader_config.py, solutions/) into tmp, release, let fictional students
 submit, autograde, then read the scores through nbgrader's Gradebook API and the exported CSV.
 
-* test_demo_class: the 00_demo fixture (tests/demo_lesson.py; seconds per student), a class of ordinary and hostile students,
-  graded with 2 workers and a 5 s cell timeout; then regraded -> the same grades, every student kept.
+* test_demo_class: the 00_demo fixture (tests/demo_lesson.py; seconds per student), a class of ordinary
+  and hostile students, graded with 2 workers and a 5 s cell timeout; then regraded -> the same grades,
+  every student kept.
+* test_demo_plain_nbgrader: some of them graded by plain `nbgrader autograde` (the same grades), and the
+  honest noisy answers through the learner's `nbgrader validate`.
 * test_whole_course: every lesson; the solutions score full marks, the untouched lessons zero.
 """
 
@@ -14,7 +17,6 @@ from __future__ import annotations
 import copy
 import csv
 import shutil
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -22,10 +24,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from demo_lesson import NAME as DEMO
+from demo_lesson import write_demo_lesson
+from mnist_course.autograde import autograde
+from mnist_course.collect import collect, zip_collect
+from mnist_course.course import FEEDBACK, SUBMITTED, db_url, lesson_names
+from mnist_course.release import release
+from mnist_course.report import export, feedback
+from mnist_course.runner import nbgrader
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import grade_class  # noqa: E402
-from demo_lesson import NAME as DEMO, write_demo_lesson  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 CELL_TIMEOUT = 5  # seconds per cell in the demo class (the course default is c.Execute.timeout)
@@ -39,14 +47,16 @@ def make_course(tmp: Path, lessons: list[str]) -> Path:
     course = tmp / "course"
     course.mkdir()
     shutil.copy2(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "grading_tools", course / "grading_tools", ignore=shutil.ignore_patterns("__pycache__"))
     for lesson in lessons:
         if lesson == DEMO:
             write_demo_lesson(course / "solutions")
             continue
-        shutil.copytree(ROOT / "solutions" / lesson, course / "solutions" / lesson,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    grade_class.release(course)
+        shutil.copytree(
+            ROOT / "solutions" / lesson,
+            course / "solutions" / lesson,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+        )
+    release(course)
     return course
 
 
@@ -58,9 +68,11 @@ def demo_submissions(released: Path) -> dict[str, nbformat.NotebookNode | None]:
     """student -> the 00_demo notebook they hand in (None: a folder without the notebook)."""
     blank = nbformat.read(released, as_version=4)
 
-    def answered(normalize="def normalize(pixel):\n    return (pixel / 255 - MEAN) / STD",
-                 output_size="def output_size(size, kernel, padding=0, stride=1):\n"
-                             "    return (size + 2 * padding - kernel) // stride + 1"):
+    def answered(
+        normalize="def normalize(pixel):\n    return (pixel / 255 - MEAN) / STD",
+        output_size="def output_size(size, kernel, padding=0, stride=1):\n"
+        "    return (size + 2 * padding - kernel) // stride + 1",
+    ):
         nb = copy.deepcopy(blank)
         cell(nb, "normalize").source = normalize
         cell(nb, "output_size").source = output_size
@@ -70,17 +82,20 @@ def demo_submissions(released: Path) -> dict[str, nbformat.NotebookNode | None]:
     subs: dict[str, nbformat.NotebookNode | None] = {
         "full": answered(),
         "untouched": blank,
-        "wrong_size": answered(output_size="def output_size(size, kernel, padding=0, stride=1):\n"
-                                           "    return size - kernel + 1"),  # ignores padding, stride
+        "wrong_size": answered(
+            output_size="def output_size(size, kernel, padding=0, stride=1):\n    return size - kernel + 1"
+        ),  # ignores padding, stride
         "alternative": answered(
             normalize="import numpy as np\n\ndef normalize(pixel):\n"
-                      "    return float(np.subtract(np.divide(pixel, 255.0), MEAN) / STD)",
+            "    return float(np.subtract(np.divide(pixel, 255.0), MEAN) / STD)",
             output_size="import math\n\ndef output_size(size, kernel, padding=0, stride=1):\n"
-                        "    return math.floor((size - kernel + 2 * padding) / stride) + 1"),
+            "    return math.floor((size - kernel + 2 * padding) / stride) + 1",
+        ),
         "raises": answered(normalize="raise ValueError('I give up')"),
         "infinite_loop": answered(normalize="while True:\n    pass"),
-        "stubborn_loop": answered(normalize="while True:\n    try:\n        pass\n"
-                                            "    except BaseException:\n        pass"),
+        "stubborn_loop": answered(
+            normalize="while True:\n    try:\n        pass\n    except BaseException:\n        pass"
+        ),
         "sys_exit": answered(output_size=size_src + "\nimport sys\nsys.exit(1)"),
         "os_exit": answered(output_size="import os\nos._exit(1)"),
         "memory_bomb": answered(output_size="hog = []\nwhile True:\n    hog.append(b'x' * 2**28)"),
@@ -97,20 +112,80 @@ def demo_submissions(released: Path) -> dict[str, nbformat.NotebookNode | None]:
     tests = cell(nb, "normalize_tests")
     fixed = nbformat.v4.new_code_cell("def normalize(pixel):\n    return (pixel / 255 - MEAN) / STD")
     index = nb.cells.index(tests)
-    nb.cells[index + 1:index + 1] = [fixed, copy.deepcopy(tests), copy.deepcopy(tests)]
+    nb.cells[index + 1 : index + 1] = [fixed, copy.deepcopy(tests), copy.deepcopy(tests)]
     for i, c in enumerate(nb.cells):
         c.id = f"c{i}"
     subs["duplicated_test"] = nb
+    # A renamed test cell (new grade_id, its tests removed) and a wrong answer: the renamed cell runs
+    # as an ordinary cell, the original comes back from the gradebook and fails.
+    nb = answered(output_size="def output_size(*args, **kwargs):\n    return 0")
+    renamed = cell(nb, "output_size_tests")
+    renamed.metadata.nbgrader["grade_id"] = "my_tests"
+    renamed.source = "pass  # tests? what tests?"
+    subs["renamed_test"] = nb
+    # Answer AND test cell renamed, a right answer: the original test goes back after the nearest
+    # earlier cell of the lesson, before the renamed answer, and fails: that exercise only.
+    nb = answered()
+    cell(nb, "output_size").metadata.nbgrader["grade_id"] = "my_answer"
+    cell(nb, "output_size_tests").metadata.nbgrader["grade_id"] = "my_tests"
+    subs["renamed_cells"] = nb
+    # A test cell pasted from another lesson (a grade_id this one does not know; it fails here).
+    nb = answered()
+    pasted = copy.deepcopy(cell(nb, "normalize_tests"))
+    pasted.metadata.nbgrader.update(grade_id="conv2d_tests", points=3)
+    pasted.source, pasted.id = "check.conv2d.hidden(conv2d)", "pasted"
+    nb.cells.insert(nb.cells.index(cell(nb, "normalize_tests")) + 1, pasted)
+    subs["pasted_test"] = nb
+    subs.update(honest_noise(answered))
     subs["missing_notebook"] = None
     return subs
 
 
+def honest_noise(answered) -> dict[str, nbformat.NotebookNode]:
+    """Right answers that write to stderr while the test cells call them: full marks."""
+    right_size = "    return (size + 2 * padding - kernel) // stride + 1"
+    return {
+        "stderr_and_logging": answered(
+            normalize="import sys\nimport warnings\n\ndef normalize(pixel):\n"
+            "    print('normalizing', file=sys.stderr)\n    warnings.warn('floats ahead')\n"
+            "    return (pixel / 255 - MEAN) / STD",
+            # a logging handler made before the test cell: it holds the kernel's sys.stderr
+            output_size="import logging\n\nlog = logging.getLogger('mine')\nlog.addHandler(logging.StreamHandler())\n"
+            "log.setLevel(logging.INFO)\n\ndef output_size(size, kernel, padding=0, stride=1):\n"
+            f"    log.info('size %s', size)\n{right_size}",
+        ),
+        "progress_bar": answered(
+            normalize="from tqdm import tqdm\n\ndef normalize(pixel):\n    for _ in tqdm(range(3)):\n        pass\n"
+            "    return (pixel / 255 - MEAN) / STD",
+            # what a C library prints: straight to file descriptor 2
+            output_size="import os\n\ndef output_size(size, kernel, padding=0, stride=1):\n"
+            f"    os.write(2, b'computing\\n')\n{right_size}",
+        ),
+    }
+
+
 # student -> (normalize_tests, output_size_tests) autograded points expected
 EXPECTED = {
-    "full": (1, 2), "untouched": (0, 0), "wrong_size": (1, 0), "alternative": (1, 2),
-    "raises": (0, 2), "infinite_loop": (0, 2), "stubborn_loop": (0, 2), "sys_exit": (1, 2),
-    "os_exit": (1, 0), "memory_bomb": (1, 0), "deleted_test": (1, 2), "edited_test": (1, 0),
-    "duplicated_test": (1, 2), "missing_notebook": (0, 0), "zipped": (1, 2),
+    "full": (1, 2),
+    "untouched": (0, 0),
+    "wrong_size": (1, 0),
+    "alternative": (1, 2),
+    "raises": (0, 2),
+    "infinite_loop": (0, 2),
+    "stubborn_loop": (0, 2),
+    "sys_exit": (1, 2),
+    "os_exit": (1, 0),
+    "memory_bomb": (1, 0),
+    "deleted_test": (1, 2),
+    "edited_test": (1, 0),
+    "duplicated_test": (1, 2),
+    "renamed_test": (1, 0),
+    "renamed_cells": (1, 0),
+    "pasted_test": (1, 2),
+    "stderr_and_logging": (1, 2),
+    "progress_bar": (1, 2),
+    "missing_notebook": (0, 0),
+    "zipped": (1, 2),
 }
 
 
@@ -118,10 +193,11 @@ def autograded_points(course: Path) -> dict[str, tuple[float, float]]:
     from nbgrader.api import Gradebook
 
     points = {}
-    with Gradebook(grade_class.db_url(course)) as gb:
+    with Gradebook(db_url(course)) as gb:
         for student in gb.students:
-            scores = {g: gb.find_grade(g, DEMO, DEMO, student.id).score
-                      for g in ("normalize_tests", "output_size_tests")}
+            scores = {
+                g: gb.find_grade(g, DEMO, DEMO, student.id).score for g in ("normalize_tests", "output_size_tests")
+            }
             points[student.id] = (scores["normalize_tests"], scores["output_size_tests"])
     return points
 
@@ -137,19 +213,19 @@ def test_demo_class(tmp_path):
             (folder / "notes.txt").write_text("forgot the notebook")
         else:
             nbformat.write(nb, folder / f"{DEMO}.ipynb")
-    collected = grade_class.collect(course, inbox)
+    collected = collect(course, inbox)
     assert len(collected) == len(EXPECTED) - 1
     # An LMS download: a zip of <student>_attempt_<timestamp>_<file>, through nbgrader zip_collect.
     lms_zip = tmp_path / "lms.zip"
     with zipfile.ZipFile(lms_zip, "w") as archive:
         archive.write(inbox / "full" / DEMO / f"{DEMO}.ipynb", f"zipped_attempt_2025-01-31-23-59-00_{DEMO}.ipynb")
-    grade_class.zip_collect(course, DEMO, [lms_zip])
-    assert (course / grade_class.SUBMITTED / "zipped" / DEMO / f"{DEMO}.ipynb").exists()
+    zip_collect(course, DEMO, [lms_zip])
+    assert (course / SUBMITTED / "zipped" / DEMO / f"{DEMO}.ipynb").exists()
     # collect does not overwrite without --force
-    assert grade_class.collect(course, inbox) == {}
+    assert collect(course, inbox) == {}
 
     start = time.perf_counter()
-    results = grade_class.autograde(course, workers=2, execute_timeout=CELL_TIMEOUT)
+    results = autograde(course, workers=2, execute_timeout=CELL_TIMEOUT)
     first_run = time.perf_counter() - start
     assert sorted(r.student for r in results) == sorted(EXPECTED)
     slow = {r.student: round(r.seconds) for r in results if r.seconds > DEMO_BOUND}
@@ -158,46 +234,77 @@ def test_demo_class(tmp_path):
     assert first == {s: (float(a), float(b)) for s, (a, b) in EXPECTED.items()}
 
     # Rerun: nothing to do without --force; with --force (a few students) the same grades, nobody lost.
-    assert grade_class.autograde(course, workers=2) == []
-    again = ["full", "os_exit", "duplicated_test", "deleted_test", "missing_notebook"]
-    grade_class.autograde(course, workers=2, students=again, force=True, execute_timeout=CELL_TIMEOUT)
+    assert autograde(course, workers=2) == []
+    again = ["full", "os_exit", "duplicated_test", "deleted_test", "renamed_test", "progress_bar", "missing_notebook"]
+    autograde(course, workers=2, students=again, force=True, execute_timeout=CELL_TIMEOUT)
     assert autograded_points(course) == first
 
-    grade_class.feedback(course)
+    feedback(course)
     graded = [s for s in EXPECTED if s != "missing_notebook"]
-    no_html = [s for s in graded if not (course / grade_class.FEEDBACK / s / DEMO / f"{DEMO}.html").exists()]
+    no_html = [s for s in graded if not (course / FEEDBACK / s / DEMO / f"{DEMO}.html").exists()]
     assert no_html == []
-    with open(grade_class.export(course), newline="") as file:
+    with open(export(course), newline="") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
     assert sorted(rows) == sorted(EXPECTED)
-    assert {s: float(row["raw_score"]) for s, row in rows.items()} == {s: float(a + b) for s, (a, b) in EXPECTED.items()}
+    assert {s: float(row["raw_score"]) for s, row in rows.items()} == {
+        s: float(a + b) for s, (a, b) in EXPECTED.items()
+    }
     print(f"\ndemo class of {len(EXPECTED)} graded in {first_run:.1f} s with 2 workers")
+
+
+def test_demo_plain_nbgrader(tmp_path):
+    """Plain `nbgrader autograde` over the project's nbgrader_config.py grades as mnist-course does (the
+    preprocessors are in the config), and the learner's `nbgrader validate` passes the honest noisy answers."""
+    course = make_course(tmp_path, [DEMO])
+    subs = demo_submissions(course / "lessons" / DEMO / f"{DEMO}.ipynb")
+    noisy = ["stderr_and_logging", "progress_bar"]
+    students = ["full", "renamed_test", "renamed_cells", "pasted_test", *noisy]
+    for student in students:
+        (course / SUBMITTED / student / DEMO).mkdir(parents=True)
+        nbformat.write(subs[student], course / SUBMITTED / student / DEMO / f"{DEMO}.ipynb")
+    nbgrader(course, "autograde", DEMO, f"--Execute.timeout={CELL_TIMEOUT}")
+    assert autograded_points(course) == {s: tuple(map(float, EXPECTED[s])) for s in students}
+
+    for student in noisy:
+        nb = subs[student]
+        cell(nb, "why_smaller").source = "The filter has to fit inside the image."  # the written answer
+        nbformat.write(nb, tmp_path / f"{student}.ipynb")
+        report = nbgrader(course, "validate", str(tmp_path / f"{student}.ipynb"), check=False).stdout
+        assert "Success! Your notebook passes all the tests." in report, report
 
 
 def test_whole_course(tmp_path):
     """The solutions earn every autograded point of every lesson; the untouched lessons none."""
-    lessons = grade_class.lesson_names(ROOT)
+    lessons = lesson_names(ROOT)
     course = make_course(tmp_path, lessons)
     for lesson in lessons:
         for student, folder in (("solutions", "solutions"), ("untouched", "lessons")):
-            dest = course / grade_class.SUBMITTED / student / lesson
+            dest = course / SUBMITTED / student / lesson
             dest.mkdir(parents=True)
             shutil.copy2(course / folder / lesson / f"{lesson}.ipynb", dest)
     start = time.perf_counter()
-    results = grade_class.autograde(course, workers=2)
+    results = autograde(course, workers=2)
     elapsed = time.perf_counter() - start
     from nbgrader.api import Gradebook
 
-    with Gradebook(grade_class.db_url(course)) as gb:
-        scores = {(s.student.id, s.assignment.name): (s.code_score, s.max_code_score)
-                  for a in gb.assignments for s in a.submissions}
-    assert {k: v[0] for k, v in scores.items() if k[0] == "solutions"} == \
-        {("solutions", l): scores[("solutions", l)][1] for l in lessons}
-    assert all(scores[("solutions", l)][1] > 0 for l in lessons)
-    assert {k: v[0] for k, v in scores.items() if k[0] == "untouched"} == {("untouched", l): 0 for l in lessons}
-    grade_class.feedback(course)
+    with Gradebook(db_url(course)) as gb:
+        scores = {
+            (s.student.id, s.assignment.name): (s.code_score, s.max_code_score)
+            for a in gb.assignments
+            for s in a.submissions
+        }
+    assert {k: v[0] for k, v in scores.items() if k[0] == "solutions"} == {
+        ("solutions", lesson): scores[("solutions", lesson)][1] for lesson in lessons
+    }
+    assert all(scores[("solutions", lesson)][1] > 0 for lesson in lessons)
+    assert {k: v[0] for k, v in scores.items() if k[0] == "untouched"} == {
+        ("untouched", lesson): 0 for lesson in lessons
+    }
+    feedback(course)
     for student in ("solutions", "untouched"):
         for lesson in lessons:
-            assert (course / grade_class.FEEDBACK / student / lesson / f"{lesson}.html").exists()
-    print(f"\nwhole course ({len(lessons)} lessons) x 2 students: {elapsed:.1f} s with 2 workers; "
-          + ", ".join(f"{r.student} {r.seconds:.0f} s" for r in results))
+            assert (course / FEEDBACK / student / lesson / f"{lesson}.html").exists()
+    print(
+        f"\nwhole course ({len(lessons)} lessons) x 2 students: {elapsed:.1f} s with 2 workers; "
+        + ", ".join(f"{r.student} {r.seconds:.0f} s" for r in results)
+    )

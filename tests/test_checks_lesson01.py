@@ -11,9 +11,12 @@ from torchvision import transforms
 from check_helpers import assert_not_attempted, fails, passes
 from mnist_ref.checks import CheckFailed
 from mnist_ref.checks import lesson01 as check
+from mnist_ref.checks.fixtures import seeded_uint8
 
 
-@pytest.mark.parametrize("exercise", [check.class_counts, check.pixel_mean_std, check.make_transform, check.batch_sizes])
+@pytest.mark.parametrize(
+    "exercise", [check.class_counts, check.pixel_mean_std, check.make_transform, check.batch_sizes]
+)
 def test_untouched_exercise_is_not_attempted(exercise):
     assert_not_attempted(exercise)
 
@@ -174,7 +177,7 @@ def test_pixel_mean_std_in_place_is_named():
 
 def test_mnist_statistics_check():
     # A synthetic set whose statistics round to MNIST's is hard to build; check the message path instead.
-    images = check._seeded_uint8(5, 10, 28, 28)
+    images = seeded_uint8(5, 10, 28, 28)
     with pytest.raises(CheckFailed, match="expected \\(0.1307, 0.3081\\)"):
         check.check_mnist_statistics(stats_torch, images)
 
@@ -234,7 +237,7 @@ def test_make_transform_pil_to_tensor_is_named():
 
 
 def test_make_transform_unscaled_is_named():
-    wrong = lambda m, s: (lambda img: (transforms.functional.pil_to_tensor(img).float() - m) / s)  # noqa: E731
+    wrong = lambda m, s: lambda img: (transforms.functional.pil_to_tensor(img).float() - m) / s  # noqa: E731
     fails(check.make_transform, wrong, "0..255")
 
 
@@ -247,12 +250,12 @@ def test_make_transform_applied_is_named():
 
 
 def test_make_transform_no_channel_is_named():
-    wrong = lambda m, s: (lambda img: transform_compose(m, s)(img)[0])  # noqa: E731
+    wrong = lambda m, s: lambda img: transform_compose(m, s)(img)[0]  # noqa: E731
     fails(check.make_transform, wrong, "channel dimension")
 
 
 def test_make_transform_float64_is_named():
-    wrong = lambda m, s: (lambda img: transform_compose(m, s)(img).double())  # noqa: E731
+    wrong = lambda m, s: lambda img: transform_compose(m, s)(img).double()  # noqa: E731
     fails(check.make_transform, wrong, "float32")
 
 
@@ -289,11 +292,19 @@ def test_batch_sizes_ignoring_drop_last_is_named():
 
 
 def test_batch_sizes_full_last_batch_is_named():
-    fails(check.batch_sizes, lambda n, b, drop_last=False: [b] * -(-n // b) if not drop_last else [b] * (n // b), "can't be full")
+    fails(
+        check.batch_sizes,
+        lambda n, b, drop_last=False: [b] * -(-n // b) if not drop_last else [b] * (n // b),
+        "can't be full",
+    )
 
 
 def test_batch_sizes_empty_last_batch_is_named():
-    fails(check.batch_sizes, lambda n, b, drop_last=False: [b] * (n // b) + ([] if drop_last else [n % b]), "no empty batch")
+    fails(
+        check.batch_sizes,
+        lambda n, b, drop_last=False: [b] * (n // b) + ([] if drop_last else [n % b]),
+        "no empty batch",
+    )
 
 
 def test_batch_sizes_float_is_named():

@@ -14,7 +14,9 @@ from mnist_ref.checks import CheckFailed
 from mnist_ref.checks import lesson02 as check
 
 
-@pytest.mark.parametrize("exercise", [check.conv2d_loops, check.conv2d_unfold, check.conv_output_size, check.conv_parameters])
+@pytest.mark.parametrize(
+    "exercise", [check.conv2d_loops, check.conv2d_unfold, check.conv_output_size, check.conv_parameters]
+)
 def test_untouched_exercise_is_not_attempted(exercise):
     assert_not_attempted(exercise)
 
@@ -75,7 +77,11 @@ def test_conv2d_loops_accepts_correct_answers(answer, capsys):
 
 
 def test_conv2d_loops_library_is_refused():
-    fails(check.conv2d_loops, lambda image, kernel: F.conv2d(image[None, None], kernel[None, None])[0, 0], "calls F.conv2d")
+    fails(
+        check.conv2d_loops,
+        lambda image, kernel: F.conv2d(image[None, None], kernel[None, None])[0, 0],
+        "calls F.conv2d",
+    )
 
     def with_module(image, kernel):
         conv = nn.Conv2d(1, 1, kernel.shape, bias=False)
@@ -175,7 +181,9 @@ def test_conv2d_unfold_library_is_refused():
 
 
 def test_conv2d_unfold_missing_bias_is_named():
-    fails(check.conv2d_unfold, lambda x, weight, bias: unfold_matmul(x, weight, torch.zeros_like(bias)), "bias is missing")
+    fails(
+        check.conv2d_unfold, lambda x, weight, bias: unfold_matmul(x, weight, torch.zeros_like(bias)), "bias is missing"
+    )
 
 
 def test_conv2d_unfold_flipped_is_named():
@@ -277,11 +285,19 @@ def test_conv_output_size_padding_once_is_named():
 
 
 def test_conv_output_size_round_up_is_named():
-    fails(check.conv_output_size, lambda n, k, padding=0, stride=1: math.ceil((n + 2 * padding - k) / stride) + 1, "round down")
+    fails(
+        check.conv_output_size,
+        lambda n, k, padding=0, stride=1: math.ceil((n + 2 * padding - k) / stride) + 1,
+        "round down",
+    )
 
 
 def test_conv_output_size_plus_one_inside_is_named():
-    fails(check.conv_output_size, lambda n, k, padding=0, stride=1: (n + 2 * padding - k + 1) // stride, "after the division")
+    fails(
+        check.conv_output_size,
+        lambda n, k, padding=0, stride=1: (n + 2 * padding - k + 1) // stride,
+        "after the division",
+    )
 
 
 def test_conv_output_size_ignoring_stride_is_named():
@@ -323,7 +339,11 @@ def test_conv_parameters_k_not_squared_is_named():
 
 
 def test_conv_parameters_single_bias_is_named():
-    fails(check.conv_parameters, lambda c_in, c_out, k: k * k * c_in * c_out + 1, "one bias per OUTPUT channel, not one in all")
+    fails(
+        check.conv_parameters,
+        lambda c_in, c_out, k: k * k * c_in * c_out + 1,
+        "one bias per OUTPUT channel, not one in all",
+    )
 
 
 def test_conv_parameters_no_kernel_area_is_named():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from check_helpers import fails, passes
-from mnist_ref.checks import CheckFailed, NotAttempted
+from mnist_ref.checks import CheckFailed, NotAttempted, architecture
 from mnist_ref.checks import lesson03 as check
 from mnist_ref.model import Net as ReferenceNet
 
@@ -69,7 +71,9 @@ def test_max_pool_average_is_named():
 
 def test_max_pool_stride_one_is_named():
     def stride_one(x):
-        return torch.maximum(torch.maximum(x[..., :-1, :-1], x[..., 1:, :-1]), torch.maximum(x[..., :-1, 1:], x[..., 1:, 1:]))
+        return torch.maximum(
+            torch.maximum(x[..., :-1, :-1], x[..., 1:, :-1]), torch.maximum(x[..., :-1, 1:], x[..., 1:, 1:])
+        )
 
     fails(check.max_pool_2x2, stride_one, "stride 1", "Use stride 2")
 
@@ -119,7 +123,14 @@ def flatten_right(size=28):
 
 
 def flatten_by_running(size=28):
-    convs = nn.Sequential(nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3), nn.MaxPool2d(2), nn.Conv2d(64, 128, 3), nn.Conv2d(128, 256, 3), nn.MaxPool2d(2))
+    convs = nn.Sequential(
+        nn.Conv2d(1, 32, 3),
+        nn.Conv2d(32, 64, 3),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3),
+        nn.Conv2d(128, 256, 3),
+        nn.MaxPool2d(2),
+    )
     with torch.no_grad():
         return convs(torch.zeros(1, 1, size, size)).numel()
 
@@ -137,9 +148,16 @@ def test_flatten_accepts_correct_answers(answer):
 
 @pytest.mark.parametrize(
     "value, fragment",
-    [(16384, "second max-pool"), (25600, "first max-pool"), (102400, "both max-pools"), (9216, "pytorch/examples"),
-     (12544, "padding"), (16, "256 channels"), (2048, "256 output channels")],
-)  # fmt: skip
+    [
+        (16384, "second max-pool"),
+        (25600, "first max-pool"),
+        (102400, "both max-pools"),
+        (9216, "pytorch/examples"),
+        (12544, "padding"),
+        (16, "256 channels"),
+        (2048, "256 output channels"),
+    ],
+)
 def test_flatten_wrong_values_are_explained(value, fragment):
     fails(check.flatten_size, lambda size=28: value, fragment, "28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4")
 
@@ -181,7 +199,9 @@ class Head(nn.Module):
 class SequentialHead(nn.Module):
     def __init__(self):
         super().__init__()
-        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(4096, 50), nn.ReLU(), nn.Linear(50, 10), nn.LogSoftmax(dim=1))
+        self.layers = nn.Sequential(
+            nn.Flatten(), nn.Linear(4096, 50), nn.ReLU(), nn.Linear(50, 10), nn.LogSoftmax(dim=1)
+        )
 
     def forward(self, x):
         return self.layers(x)
@@ -224,7 +244,12 @@ def test_head_wrong_answers():
     fails(check.ClassifierHead, head_variant(final=lambda z: F.log_softmax(F.relu(z), dim=1)), "ReLU is applied to fc2")
     fails(check.ClassifierHead, head_variant(flatten=lambda x: x), "flatten")
     fails(check.ClassifierHead, head_variant(flatten=torch.flatten), "batch dimension")
-    fails(check.ClassifierHead, head_variant(n_in=9216, flatten=lambda x: x.view(-1, 9216)), "fc1 takes 9216 inputs", "4096")
+    fails(
+        check.ClassifierHead,
+        head_variant(n_in=9216, flatten=lambda x: x.view(-1, 9216)),
+        "fc1 takes 9216 inputs",
+        "4096",
+    )
 
 
 def test_head_log_softmax_dim0_with_one_image_hidden():
@@ -262,7 +287,7 @@ class SeqNet(nn.Module):
             nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(64, 128, 3), nn.ReLU(), nn.Conv2d(128, 256, 3), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(4096, 50), nn.ReLU(), nn.Linear(50, 10), nn.LogSoftmax(dim=1),
-        )  # fmt: skip
+        )  # one line per block of the course model  # fmt: skip
 
     def forward(self, x):
         return self.net(x)
@@ -273,7 +298,9 @@ class ReversedDefinitionNet(nn.Module):
         super().__init__()
         self.fc2 = nn.Linear(50, 10)
         self.fc1 = nn.Linear(4096, 50)
-        self.convs = nn.ModuleList([nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3), nn.Conv2d(64, 128, 3), nn.Conv2d(128, 256, 3)])
+        self.convs = nn.ModuleList(
+            [nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3), nn.Conv2d(64, 128, 3), nn.Conv2d(128, 256, 3)]
+        )
 
     def forward(self, x):
         for i, conv in enumerate(self.convs):
@@ -283,9 +310,18 @@ class ReversedDefinitionNet(nn.Module):
         return F.log_softmax(self.fc2(F.relu(self.fc1(x.view(x.size(0), -1)))), dim=1)
 
 
-def make_net(padding=0, pools=(True, True), pool=lambda x: F.max_pool2d(x, 2), relus=(True,) * 5, fc1_in=4096,
-             final=lambda z: F.log_softmax(z, dim=1), flatten=lambda x: torch.flatten(x, 1), channels=(32, 64, 128, 256),
-             stop_after=4, extra=False):  # fmt: skip
+def make_net(
+    padding=0,
+    pools=(True, True),
+    pool=lambda x: F.max_pool2d(x, 2),
+    relus=(True,) * 5,
+    fc1_in=4096,
+    final=lambda z: F.log_softmax(z, dim=1),
+    flatten=lambda x: torch.flatten(x, 1),
+    channels=(32, 64, 128, 256),
+    stop_after=4,
+    extra=False,
+):
     class Variant(nn.Module):
         def __init__(self):
             super().__init__()
@@ -340,15 +376,28 @@ def test_net_reference_is_refused():
 
 
 def test_net_missing_pools_are_named():
-    fails(check.Net, make_net(pools=(False, True)), "conv2 output is (N, 64, 24, 24)", "expected (N, 64, 12, 12)", "max-pool after conv2")
+    fails(
+        check.Net,
+        make_net(pools=(False, True)),
+        "conv2 output is (N, 64, 24, 24)",
+        "expected (N, 64, 12, 12)",
+        "max-pool after conv2",
+    )
     fails(check.Net, make_net(pools=(True, False)), "fc1 expects 4096 inputs but got 16384", "max-pool after conv4")
     fails(check.Net, make_net(pools=(True, False), fc1_in=16384), "fc1 takes 16384 inputs", "max-pool after conv4")
     fails(check.Net, make_net(fc1_in=9216), "fc1 takes 9216 inputs", "pytorch/examples")
-    fails(check.Net, make_net(stop_after=2, fc1_in=9216), "2 Conv2d layer(s)", "Missing: conv3 = Conv2d(64, 128, kernel_size=3), conv4")
+    fails(
+        check.Net,
+        make_net(stop_after=2, fc1_in=9216),
+        "2 Conv2d layer(s)",
+        "Missing: conv3 = Conv2d(64, 128, kernel_size=3), conv4",
+    )
 
 
 def test_net_pool_with_stride_one_is_named():
-    fails(check.Net, make_net(pool=lambda x: F.max_pool2d(x, 2, stride=1)), "stride 1", "conv3 receives (N, 64, 23, 23)")
+    fails(
+        check.Net, make_net(pool=lambda x: F.max_pool2d(x, 2, stride=1)), "stride 1", "conv3 receives (N, 64, 23, 23)"
+    )
 
 
 def test_net_average_pooling_caught_by_reference_weights():
@@ -434,3 +483,49 @@ def test_checks_restore_the_thread_count():
     with pytest.raises(CheckFailed):
         check.Net(make_net(relus=(False,) * 5))
     assert torch.get_num_threads() == threads
+
+
+# --- the architecture the checks read off mnist_ref.model.Net ------------------------------------
+
+
+def test_architecture_is_read_off_the_reference_model():
+    assert architecture.ROLES == ("conv1", "conv2", "conv3", "conv4", "fc1", "fc2")
+    assert [tuple(p.shape) for p in ReferenceNet().parameters()] == architecture.PARAM_SHAPES
+    assert architecture.IN_SHAPE["conv3"] == (64, 12, 12) and architecture.OUT_SHAPE["fc1"] == (50,)
+    assert architecture.POOLED_AFTER == ("conv2", "conv4")
+    assert architecture.RELU_AFTER == ("conv1", "conv2", "conv3", "conv4", "fc1")
+    assert architecture.HEAD_ROLES == ("fc1", "fc2") and architecture.FEATURE_SHAPE == (256, 4, 4)
+    assert architecture.HEAD_PARAMETERS == 205_360
+    assert architecture.HEAD_PARAMETERS_SUM == "(4096 x 50 + 50) + (50 x 10 + 10)"
+    assert architecture.WALK == "28 -conv1-> 26 -conv2-> 24 -pool-> 12 -conv3-> 10 -conv4-> 8 -pool-> 4"
+    assert architecture.ORDER == (
+        "conv1 → ReLU → conv2 → ReLU → max-pool → conv3 → ReLU → conv4 → ReLU → max-pool → "
+        "flatten → fc1 → ReLU → fc2 → log_softmax"
+    )
+    assert architecture.HEAD_ORDER == "flatten → fc1 → ReLU → fc2 → log_softmax"
+    assert architecture.side_lengths(29, pools_round_up=True) == [27, 25, 13, 11, 9, 5]
+
+
+def test_reference_forward_replays_the_reference_model():
+    params = architecture.reference_params(seed=4)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(4)
+        net = ReferenceNet().eval()
+    x = torch.randn(3, 1, 28, 28)
+    pooled = []
+    handle = net.pool.register_forward_hook(lambda module, args, output: pooled.append(output))
+    with torch.no_grad():
+        out = net(x)
+        handle.remove()
+        assert torch.equal(architecture.reference_forward(params, x), out)
+        assert torch.equal(architecture.reference_forward(params[-4:], pooled[-1], head_only=True), out)
+        assert not torch.allclose(architecture.reference_forward(params, x, without_relu_after={"conv3"}), out)
+        assert not torch.allclose(architecture.reference_forward(params, x, pool=F.avg_pool2d), out)
+
+
+def test_reading_the_architecture_leaves_the_random_state_alone():
+    torch.manual_seed(5)
+    state = torch.get_rng_state()
+    importlib.reload(architecture)  # what importing the checks of lesson 03 does
+    assert torch.equal(torch.get_rng_state(), state)
+    assert architecture.ROLES == ("conv1", "conv2", "conv3", "conv4", "fc1", "fc2")

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_ref import engine
 from check_helpers import not_attempted
+from mnist_ref import engine
 from mnist_ref.checks import CheckFailed, NotAttempted
 from mnist_ref.checks import lesson04 as check
 
@@ -201,7 +201,9 @@ def train_variant(**bugs):
             if bugs.get("zero_grad_before_step"):
                 optimizer.zero_grad()
             optimizer.step()
-            losses.append(loss if bugs.get("tensor_losses") else loss.detach() if bugs.get("detached_losses") else loss.item())
+            losses.append(
+                loss if bugs.get("tensor_losses") else loss.detach() if bugs.get("detached_losses") else loss.item()
+            )
             correct += (output.argmax(dim=1) == target).sum().item()
             processed += len(target)
         if bugs.get("mean_loss"):
@@ -213,7 +215,10 @@ def train_variant(**bugs):
     return answer
 
 
-@pytest.mark.parametrize("answer", [train_right, train_zero_grad_after_step, lambda m, d, l, o: engine.train(m, d, l, o, progress=False)])
+@pytest.mark.parametrize(
+    "answer",
+    [train_right, train_zero_grad_after_step, lambda m, d, loader, o: engine.train(m, d, loader, o, progress=False)],
+)
 def test_train_accepts_right_answers(answer):
     check.train(answer)
     check.train.hidden(answer)
@@ -258,7 +263,7 @@ def test_train_under_no_grad_is_refused():
     def no_grad(model, device, loader, optimizer):
         with torch.no_grad():
             model.train()
-            for data, target in loader:
+            for data, _target in loader:
                 model(data)
         return 0.0, []
 
@@ -273,7 +278,7 @@ def test_train_not_attempted():
 
 def test_train_wrong_return_shape():
     with pytest.raises(CheckFailed, match="pair"):
-        check.train(lambda m, d, l, o: train_right(m, d, l, o)[0])
+        check.train(lambda m, d, loader, o: train_right(m, d, loader, o)[0])
 
 
 def test_synthetic_batches_are_learnable_and_shaped():
@@ -332,7 +337,9 @@ def evaluate_variant(**bugs):
     return answer
 
 
-@pytest.mark.parametrize("answer", [evaluate_right, evaluate_inference_mode, lambda m, d, l: engine.test(m, d, l, progress=False)])
+@pytest.mark.parametrize(
+    "answer", [evaluate_right, evaluate_inference_mode, lambda m, d, loader: engine.test(m, d, loader, progress=False)]
+)
 def test_test_accepts_right_answers(answer):
     check.test(answer)
     check.test.hidden(answer)

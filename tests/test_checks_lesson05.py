@@ -6,12 +6,11 @@ import statistics
 
 import pytest
 
-from mnist_ref import engine
 from check_helpers import not_attempted
+from mnist_ref import engine
 from mnist_ref.checks import CheckFailed, NotAttempted
 from mnist_ref.checks import lesson05 as check
 from mnist_ref.engine import History
-
 
 # --- step_lr -----------------------------------------------------------------------------------
 
@@ -28,10 +27,6 @@ def step_lr_loop(epoch, base_lr, step_size, gamma):  # also right: multiply as S
 def test_step_lr_accepts_right_answers(answer):
     check.step_lr(answer)
     check.step_lr.hidden(answer)
-
-
-def test_course_schedule():
-    assert check.steplr_schedule(0.01, 15, 0.1, 20) == pytest.approx([0.01] * 15 + [0.001] * 5)
 
 
 @pytest.mark.parametrize(
@@ -60,17 +55,24 @@ def test_step_lr_not_attempted():
 
 def run_training_right(model, device, train_loader, test_loader, optimizer, scheduler, epochs, progress=True):
     history = History()
-    for epoch in range(1, epochs + 1):
+    for _ in range(epochs):
         lr = optimizer.param_groups[0]["lr"]
         train_acc, train_losses = engine.train(model, device, train_loader, optimizer, progress=progress)
         test_acc, test_losses = engine.test(model, device, test_loader, progress=progress)
         scheduler.step()  # after test: also right, the test does not use the rate
-        history.append(train_acc=train_acc, train_loss=statistics.fmean(train_losses), test_acc=test_acc,
-                       test_loss=statistics.fmean(test_losses), lr=lr)
+        history.append(
+            train_acc=train_acc,
+            train_loss=statistics.fmean(train_losses),
+            test_acc=test_acc,
+            test_loss=statistics.fmean(test_losses),
+            lr=lr,
+        )
     return history
 
 
-def run_training_dict(model, device, train_loader, test_loader, optimizer, scheduler, epochs):  # dict, no progress argument
+def run_training_dict(
+    model, device, train_loader, test_loader, optimizer, scheduler, epochs
+):  # dict, no progress argument
     h = {"train_acc": [], "train_loss": [], "test_acc": [], "test_loss": [], "lr": []}
     for _ in range(epochs):
         h["lr"].append(scheduler.get_last_lr()[0])
@@ -94,7 +96,9 @@ def run_variant(**bugs):
             if bugs.get("test_first"):
                 test_acc, test_losses = engine.test(model, device, test_loader, progress=False)
             if bugs.get("per_batch"):
-                train_acc, train_losses = engine.train(model, device, train_loader, optimizer, scheduler=scheduler, progress=False)
+                train_acc, train_losses = engine.train(
+                    model, device, train_loader, optimizer, scheduler=scheduler, progress=False
+                )
             else:
                 train_acc, train_losses = engine.train(model, device, train_loader, optimizer, progress=False)
             if not (bugs.get("no_step") or bugs.get("per_batch") or bugs.get("step_first")):
@@ -103,8 +107,18 @@ def run_variant(**bugs):
                 lr = optimizer.param_groups[0]["lr"]
             if not bugs.get("test_first"):
                 test_acc, test_losses = engine.test(model, device, test_loader, progress=False)
-            loss = train_losses if bugs.get("loss_lists") else sum(train_losses) if bugs.get("loss_sum") else train_losses[-1] if bugs.get("last_loss") else statistics.fmean(train_losses)
-            history.append(train_acc=train_acc, train_loss=loss, test_acc=test_acc, test_loss=statistics.fmean(test_losses), lr=lr)
+            loss = (
+                train_losses
+                if bugs.get("loss_lists")
+                else sum(train_losses)
+                if bugs.get("loss_sum")
+                else train_losses[-1]
+                if bugs.get("last_loss")
+                else statistics.fmean(train_losses)
+            )
+            history.append(
+                train_acc=train_acc, train_loss=loss, test_acc=test_acc, test_loss=statistics.fmean(test_losses), lr=lr
+            )
         if bugs.get("list_only"):
             return history.test_acc
         return history
@@ -145,7 +159,13 @@ def test_run_training_step_first_with_lr_read_before_is_caught():
             scheduler.step()
             acc, losses = engine.train(model, device, train_loader, optimizer, progress=False)
             t_acc, t_losses = engine.test(model, device, test_loader, progress=False)
-            history.append(train_acc=acc, train_loss=statistics.fmean(losses), test_acc=t_acc, test_loss=statistics.fmean(t_losses), lr=lr)
+            history.append(
+                train_acc=acc,
+                train_loss=statistics.fmean(losses),
+                test_acc=t_acc,
+                test_loss=statistics.fmean(t_losses),
+                lr=lr,
+            )
         return history
 
     with pytest.raises(CheckFailed, match="before training"):
@@ -154,7 +174,9 @@ def test_run_training_step_first_with_lr_read_before_is_caught():
 
 def test_run_training_wrong_epoch_count():
     def answer(model, device, train_loader, test_loader, optimizer, scheduler, epochs):
-        return check.reference_run_training(model, device, train_loader, test_loader, optimizer, scheduler, epochs + 1, progress=False)
+        return check.reference_run_training(
+            model, device, train_loader, test_loader, optimizer, scheduler, epochs + 1, progress=False
+        )
 
     with pytest.raises(CheckFailed, match="one per epoch"):
         check.run_training(answer)
@@ -214,7 +236,12 @@ def diagnose_non_strict(history):
 
 def diagnose_best_epoch(history):
     best = max(range(len(history)), key=lambda i: history.test_acc[i])
-    h = History(*(getattr(history, k)[: best + 1] for k in ("train_acc", "train_loss", "test_acc", "test_loss", "lr", "epoch_seconds")))
+    h = History(
+        *(
+            getattr(history, k)[: best + 1]
+            for k in ("train_acc", "train_loss", "test_acc", "test_loss", "lr", "epoch_seconds")
+        )
+    )
     return check.reference_diagnose(h)
 
 

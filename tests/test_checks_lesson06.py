@@ -7,12 +7,15 @@ import os
 import pytest
 import torch
 
-from mnist_ref import Net, load_checkpoint
 from check_helpers import assert_not_attempted, fails
+from mnist_ref import Net, load_checkpoint
 from mnist_ref.checks import lesson06 as check
+from mnist_ref.device import choose_device as library_choose_device
 
 
-@pytest.mark.parametrize("exercise", [check.choose_device, check.move_batch, check.load_for_inference, check.amp_enabled])
+@pytest.mark.parametrize(
+    "exercise", [check.choose_device, check.move_batch, check.load_for_inference, check.amp_enabled]
+)
 def test_untouched_exercise_is_not_attempted(exercise):
     assert_not_attempted(exercise)
 
@@ -21,12 +24,8 @@ def test_untouched_exercise_is_not_attempted(exercise):
 
 
 def choose_device(cuda_available, mps_available, preferred=None):
-    requested = (preferred or os.environ.get("MNIST_DEVICE") or "auto").strip().lower()
-    if requested == "auto":
-        return "cuda" if cuda_available else "mps" if mps_available else "cpu"
-    if requested == "cpu" or (requested == "cuda" and cuda_available) or (requested == "mps" and mps_available):
-        return requested
-    raise ValueError(f"device {requested!r} is not available")
+    """The lesson's answer: the library's rule, the wish read as the lesson asks (argument, then $MNIST_DEVICE)."""
+    return str(library_choose_device(cuda_available, mps_available, preferred or os.environ.get("MNIST_DEVICE")))
 
 
 def test_choose_device_right_answer(monkeypatch):
@@ -95,7 +94,11 @@ def move_batch(data, target, device):
 def test_move_batch_right_answers():
     from mnist_ref import to_device
 
-    for answer in (move_batch, to_device, lambda d, t, dev: (d.to(device=dev, non_blocking=True), t.to(device=dev, non_blocking=True))):
+    for answer in (
+        move_batch,
+        to_device,
+        lambda d, t, dev: (d.to(device=dev, non_blocking=True), t.to(device=dev, non_blocking=True)),
+    ):
         check.move_batch(answer)
         check.move_batch.hidden(answer)
 

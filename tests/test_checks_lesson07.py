@@ -1,21 +1,19 @@
-"""The self-checks of lesson 07 accept right answers and explain typical wrong ones; the notebook's browser works headless."""
+"""The self-checks of lesson 07 accept right answers and explain typical wrong ones."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import pytest
 import torch
 
 from check_helpers import assert_not_attempted, fails, passes
 from mnist_ref.checks import lesson07 as check
-from mnist_ref.engine import confusion_matrix as reference_cm
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "solutions" / "07_evaluation" / "07_evaluation.ipynb"
+from mnist_ref.evaluation import confusion_matrix as reference_cm
 
 
-@pytest.mark.parametrize("exercise", [check.confusion_matrix, check.per_class_accuracy, check.most_confused_pairs, check.misclassified_indices])
+@pytest.mark.parametrize(
+    "exercise",
+    [check.confusion_matrix, check.per_class_accuracy, check.most_confused_pairs, check.misclassified_indices],
+)
 def test_untouched_exercise_is_not_attempted(exercise):
     assert_not_attempted(exercise)
 
@@ -78,7 +76,10 @@ def accuracy(cm):
 def test_per_class_accuracy_right_answers():
     passes(check.per_class_accuracy, accuracy)
     passes(check.per_class_accuracy, check.reference_per_class_accuracy)
-    passes(check.per_class_accuracy, lambda cm: [100 * float(cm[c, c]) / max(float(cm[c].sum()), 1) for c in range(len(cm))])
+    passes(
+        check.per_class_accuracy,
+        lambda cm: [100 * float(cm[c, c]) / max(float(cm[c].sum()), 1) for c in range(len(cm))],
+    )
 
 
 def test_per_class_accuracy_fraction():
@@ -100,7 +101,12 @@ def test_per_class_accuracy_nan_for_absent_class():
 
 
 def test_per_class_accuracy_overall():
-    fails(check.per_class_accuracy, lambda cm: 100 * cm.diagonal().sum().float() / cm.sum(), "shape", "one accuracy per class")
+    fails(
+        check.per_class_accuracy,
+        lambda cm: 100 * cm.diagonal().sum().float() / cm.sum(),
+        "shape",
+        "one accuracy per class",
+    )
 
 
 # --- most_confused_pairs ---------------------------------------------------------------------------
@@ -187,51 +193,3 @@ def test_misclassified_indices_correct_ones():
 
 def test_misclassified_indices_float():
     fails(check.misclassified_indices, lambda t, p: (t != p).nonzero().flatten().float(), "integers")
-
-
-# --- the notebook's misclassified browser ----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser_code():
-    """The provided cell of the lesson that defines the browser, run in a fresh namespace."""
-    cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if "def misclassified_browser" in c.source]
-    assert len(cells) == 1
-    namespace = {}
-    exec(cells[0], namespace)  # noqa: S102 -- our own notebook
-    return namespace
-
-
-def small_case():
-    torch.manual_seed(0)
-    images = torch.randn(6, 1, 28, 28)
-    targets = torch.tensor([1, 2, 3, 4, 5, 6])
-    predictions = torch.tensor([1, 7, 3, 9, 5, 0])
-    return images, targets, predictions, check.reference_misclassified_indices(targets, predictions)
-
-
-def test_browser_update_logic(browser_code):
-    images, targets, predictions, wrong = small_case()
-    fig = browser_code["misclassified_figure"](images, targets, predictions, wrong, 1)
-    title = fig.axes[0].get_title()
-    assert "#3" in title and "true 4" in title and "predicted 9" in title
-    step = browser_code["step_position"]
-    assert step(0, +1, 3) == 1 and step(2, +1, 3) == 0 and step(0, -1, 3) == 2
-
-
-def test_browser_widget_follows_slider_and_buttons(browser_code, capsys):
-    images, targets, predictions, wrong = small_case()
-    browser = browser_code["misclassified_browser"](images, targets, predictions, wrong)
-    slider, previous, following = browser.slider, browser.previous, browser.next
-    assert (slider.min, slider.max, slider.value) == (0, 2, 0)
-    following.click()
-    assert slider.value == 1 and "true 4" in browser.caption.value
-    previous.click()
-    previous.click()
-    assert slider.value == 2 and "true 6" in browser.caption.value
-
-
-def test_browser_without_mistakes(browser_code):
-    images, targets, _, _ = small_case()
-    browser = browser_code["misclassified_browser"](images, targets, targets, torch.tensor([], dtype=torch.long))
-    assert "No misclassified" in browser.caption.value

@@ -1,8 +1,12 @@
-import os
+import re
+import socket
+from pathlib import Path
+from urllib.error import HTTPError, URLError
 
 import pytest
 import torch
 from torch.utils.data import DataLoader
+from torchvision.datasets import mnist as torchvision_mnist
 
 import mnist_ref
 from mnist_ref import data as data_module
@@ -12,26 +16,51 @@ from mnist_ref.data import (
     MnistDataError,
     TensorLoader,
     data_loader,
+    data_option_help,
     data_root,
+    default_data_root,
     ensure_mnist,
     make_data,
+    make_loader,
+    raw_folder,
     subset_indices,
     verify_mnist,
 )
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+
 
 def test_data_root_precedence(tmp_path, monkeypatch):
     monkeypatch.delenv("MNIST_DATA", raising=False)
-    assert data_root() == data_module.PROJECT_ROOT / "data"
+    assert data_root() == CHECKOUT / "data"
     monkeypatch.setenv("MNIST_DATA", str(tmp_path / "env"))
     assert data_root() == tmp_path / "env"
     assert data_root(tmp_path / "arg") == tmp_path / "arg"
+    assert data_root(environ={"MNIST_DATA": str(tmp_path / "given")}) == tmp_path / "given"
 
 
 def test_default_root_does_not_depend_on_working_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("MNIST_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert data_root() == data_module.PROJECT_ROOT / "data"
+    assert data_root() == CHECKOUT / "data"
+
+
+def test_default_root_outside_a_checkout_is_per_user(tmp_path, monkeypatch):
+    # Installed into site-packages: no pyproject.toml beside the package folder.
+    monkeypatch.setattr(data_module, "PACKAGE_DIR", tmp_path / "site-packages" / "mnist_ref")
+    assert data_module.project_checkout() is None
+    assert default_data_root({"XDG_DATA_HOME": str(tmp_path / "xdg")}) == tmp_path / "xdg" / "mnist-course"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_data_root({}) == tmp_path / "home" / ".local" / "share" / "mnist-course"
+    assert data_root(environ={}) == tmp_path / "home" / ".local" / "share" / "mnist-course"
+    assert str(tmp_path / "home") in data_option_help() and "./data" not in data_option_help()
+
+
+def test_default_root_in_a_checkout_is_its_data_folder(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    monkeypatch.setattr(data_module, "PACKAGE_DIR", tmp_path / "mnist_ref")
+    assert default_data_root({"XDG_DATA_HOME": str(tmp_path / "xdg")}) == tmp_path / "data"
+    assert raw_folder(tmp_path / "data") == tmp_path / "data" / "MNIST" / "raw"
 
 
 def test_make_data_loads_through_torchvision(tiny_mnist):
@@ -148,7 +177,113 @@ def test_tensor_loader_rejects_bad_batch_size():
         TensorLoader(torch.zeros(4, 1, 28, 28), torch.zeros(4), batch_size=0)
 
 
+def test_loaders_never_choose_the_device_themselves(tiny_mnist, monkeypatch):
+    monkeypatch.setattr(data_module, "use_device", lambda *args: pytest.fail("device resolved again"))
+    train_loader, _ = data_loader(batch_size=32, in_memory=True, device="cpu")
+    assert train_loader.images.device.type == "cpu"
+    loader = make_loader(make_data()[0], 16, False, device="cpu")
+    assert isinstance(loader, DataLoader) and loader.num_workers == 0 and not loader.pin_memory
+
+
+def test_data_folder_is_resolved_once_per_call(tiny_mnist, monkeypatch):
+    resolved = []
+    resolve = data_module.data_root
+    monkeypatch.setattr(data_module, "data_root", lambda *args: resolved.append(args) or resolve(*args))
+    data_loader(batch_size=32, device="cpu")
+    assert resolved == [(None,)]
+
+
 def test_package_exports_the_seed_api():
-    for name in ("use_device", "make_data", "data_loader", "Net", "train", "test", "plot_data"):
+    for name in ("use_device", "make_data", "data_loader", "Net", "train", "test", "plot_data", "setup_lesson"):
         assert name in mnist_ref.__all__
-    assert os.fspath(data_module.DEFAULT_ROOT).endswith("data")
+
+
+def fail_downloads_like_torchvision(monkeypatch, error: Exception, after_files: int = 1) -> None:
+    """torchvision's own MNIST.download, over a network that fails with `error`: the first `after_files`
+    archives arrive (and are extracted), then every mirror fails, as a half-finished download does."""
+    arrived = []
+
+    def fetch(url, download_root, filename, md5):
+        if len(arrived) < after_files:
+            arrived.append(filename)
+            (Path(download_root) / filename).write_bytes(b"archive")
+            (Path(download_root) / filename.removesuffix(".gz")).write_bytes(b"extracted")
+            return
+        (Path(download_root) / filename).write_bytes(b"partial")  # a transfer cut short
+        raise error
+
+    monkeypatch.setattr(torchvision_mnist, "download_and_extract_archive", fetch)
+
+
+def test_download_without_network_names_the_cause_and_leaves_no_folder(tmp_path, monkeypatch):
+    fail_downloads_like_torchvision(monkeypatch, URLError(socket.gaierror(-2, "Name or service not known")))
+    root = tmp_path / "new" / "data"
+    with pytest.raises(MnistDataError) as err:
+        ensure_mnist(root, download=True)
+    message = str(err.value)
+    # torchvision's own text ends in an empty "Error downloading train-labels-idx1-ubyte.gz:"
+    assert "download failed: no network connection, or the MNIST mirrors are unreachable (" in message
+    assert "ossci-datasets.s3.amazonaws.com: [Errno -2] Name or service not known; yann.lecun.com:" in message
+    assert "Error downloading" not in message and "MNIST_DATA" in message
+    assert list(tmp_path.iterdir()) == []  # neither the folders nor the one file that arrived
+
+
+def test_failed_download_keeps_what_was_there_before(tmp_path, monkeypatch):
+    raw = raw_folder(tmp_path)
+    raw.mkdir(parents=True)
+    (raw / "my-notes.txt").write_text("the learner's")
+    (raw / "mine").mkdir()
+    fail_downloads_like_torchvision(monkeypatch, HTTPError("url", 403, "Forbidden", {}, None), after_files=0)
+    with pytest.raises(MnistDataError) as err:
+        ensure_mnist(tmp_path, download=True)
+    # the mirrors answered: the cause is theirs, not the network's
+    assert "download failed: ossci-datasets.s3.amazonaws.com: HTTP Error 403: Forbidden; yann" in str(err.value)
+    assert "no network" not in str(err.value)
+    assert sorted(path.name for path in raw.iterdir()) == ["mine", "my-notes.txt"]
+
+
+def test_interrupted_download_stays_an_interrupt_and_is_cleaned_up(tmp_path, monkeypatch):
+    fail_downloads_like_torchvision(monkeypatch, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        ensure_mnist(tmp_path / "data", download=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "cause"),
+    [
+        (RuntimeError("Error downloading x.gz:"), "RuntimeError: Error downloading x.gz:"),
+        (OSError(28, "No space left on device"), "OSError: [Errno 28] No space left on device"),
+        (RuntimeError(), "RuntimeError"),
+    ],
+)
+def test_other_download_failures_say_what_they_are(tmp_path, monkeypatch, error, cause):
+    def download(self):
+        raise error
+
+    monkeypatch.setattr(data_module.datasets.MNIST, "download", download)
+    with pytest.raises(MnistDataError, match=f"download failed: {re.escape(cause)}\\. Looked in"):
+        ensure_mnist(tmp_path, download=True)
+
+
+def test_a_lost_connection_in_the_exception_chain_is_named(tmp_path, monkeypatch):
+    def download(self):
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except OSError as exc:
+            raise RuntimeError("File not found or corrupted.") from exc
+
+    monkeypatch.setattr(data_module.datasets.MNIST, "download", download)
+    with pytest.raises(MnistDataError, match=r"mirrors are unreachable \(\[Errno 104\] Connection reset by peer\)"):
+        ensure_mnist(tmp_path, download=True)
+
+
+def test_a_data_error_shows_in_a_notebook_as_its_message_alone(tmp_path, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    result = shell.run_cell(f"from mnist_ref.data import verify_mnist\nverify_mnist({str(tmp_path)!r})")
+    shown = capsys.readouterr()
+    assert isinstance(result.error_in_exec, MnistDataError)
+    assert "MnistDataError: MNIST not found." in shown.out + shown.err
+    assert "Traceback" not in shown.out + shown.err and "verify_mnist(" not in shown.out + shown.err

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mnist_ref import device as device_module
-from mnist_ref.device import autocast, grad_scaler, prefers_channels_last, to_device, use_device
+from mnist_ref.device import autocast, choose_device, grad_scaler, prefers_channels_last, to_device, use_device
 
 
 @pytest.fixture
@@ -31,6 +31,51 @@ def test_environment_variable_and_argument_override(no_accelerators, monkeypatch
     assert use_device(torch.device("cpu")) == torch.device("cpu")
     monkeypatch.setenv("MNIST_DEVICE", "auto")
     assert use_device("CPU") == torch.device("cpu")
+
+
+@pytest.mark.parametrize(
+    "cuda, mps, preferred, expected",
+    [
+        (True, True, None, "cuda"),  # auto: CUDA > MPS > CPU
+        (False, True, None, "mps"),
+        (False, False, None, "cpu"),
+        (True, True, "", "cuda"),  # empty counts as not given
+        (False, True, "auto", "mps"),
+        (True, True, " CPU ", "cpu"),  # a wish wins; case and spaces do not matter
+        (True, False, "cuda", "cuda"),
+        (True, False, "cuda:1", "cuda:1"),
+        (False, True, "MPS", "mps"),
+        (True, True, torch.device("cpu"), "cpu"),
+    ],
+)
+def test_choose_device_table(cuda, mps, preferred, expected):
+    assert choose_device(cuda, mps, preferred) == torch.device(expected)
+
+
+@pytest.mark.parametrize(
+    "cuda, mps, preferred, message",
+    [
+        (False, True, "cuda", "'cuda' was asked for but CUDA is not available here; use 'auto' or 'cpu'"),
+        (True, False, "mps", "'mps' was asked for but Apple MPS is not available here"),
+        (True, True, "tpu", "unknown device 'tpu': use one of auto, cpu, cuda, cuda:N, mps"),
+        (True, True, "meta", "unknown device 'meta'"),
+    ],
+)
+def test_choose_device_refuses(cuda, mps, preferred, message):
+    with pytest.raises(ValueError, match=message):
+        choose_device(cuda, mps, preferred)
+
+
+def test_choose_device_counts_gpus_only_when_told():
+    with pytest.raises(ValueError, match="'cuda:2' does not exist: this machine has 2 GPU"):
+        choose_device(True, False, "cuda:2", cuda_count=2)
+    assert choose_device(True, False, "cuda:1", cuda_count=2) == torch.device("cuda:1")
+
+
+def test_use_device_reads_the_given_environment(no_accelerators):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        use_device(environ={"MNIST_DEVICE": "cuda"})
+    assert use_device("cpu", environ={"MNIST_DEVICE": "cuda"}) == torch.device("cpu")
 
 
 @pytest.mark.parametrize("name", ["tpu", "gpu", "banana", "cuda:x"])
@@ -65,23 +110,3 @@ def test_to_device_moves_and_can_change_layout():
     x, y = torch.randn(2, 1, 28, 28), torch.tensor([1, 2])
     x2, y2 = to_device(x, y, "cpu", channels_last=True)
     assert x2.is_contiguous(memory_format=torch.channels_last) and torch.equal(x2, x) and torch.equal(y2, y)
-
-
-def test_mixed_precision_choice(monkeypatch):
-    from mnist_ref.device import autocast_dtype
-
-    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: True)
-    assert autocast_dtype("cpu") is None  # the classic recipe stays float32 on the CPU
-    assert autocast_dtype("cpu", True) == torch.bfloat16
-    assert autocast_dtype("cuda") == autocast_dtype("cuda", True) == torch.float16
-    assert autocast_dtype("cuda", False) is None and autocast_dtype("mps", True) is None
-    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: False)
-    assert autocast_dtype("cpu", True) is None  # emulated bfloat16 would be slower
-
-
-def test_bfloat16_autocast_runs_on_cpu_when_supported():
-    if not device_module.cpu_has_native_bf16():
-        pytest.skip("this CPU has no native bfloat16")
-    with autocast("cpu", True):
-        assert torch.nn.Linear(4, 4)(torch.randn(2, 4)).dtype == torch.bfloat16
-    assert not grad_scaler("cpu", True).is_enabled()  # bfloat16 needs no loss scaling

@@ -50,6 +50,23 @@ def test_fit_learns_and_records_history(loaders):
     assert all(s > 0 for s in history.epoch_seconds)
 
 
+def test_device_precision_and_layout_are_decided_once_per_epoch(loaders, monkeypatch):
+    decided = []
+    for name in ("autocast", "prefers_channels_last"):
+        real = getattr(engine, name)
+        monkeypatch.setattr(engine, name, lambda *args, real=real, name=name: decided.append(name) or real(*args))
+    train_loader, test_loader = loaders
+    model = Net()
+    train(model, "cpu", train_loader, engine.classic_optimizer(model), progress=False)
+    engine.test(model, "cpu", test_loader, progress=False)
+    assert len(train_loader) > 1 and decided == ["prefers_channels_last", "autocast"] * 2
+
+
+def test_fit_epochs_default_to_the_recipe(loaders):
+    one_epoch = engine.get_recipe("classic").with_overrides(epochs=1)
+    assert len(fit(Net(), CPU, *loaders, recipe=one_epoch, progress=False)) == 1
+
+
 def test_classic_defaults_are_the_course_recipe():
     model = Net()
     optimizer = engine.classic_optimizer(model)
@@ -118,16 +135,3 @@ def test_checkpoint_round_trip_with_map_location(tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         load_checkpoint(tmp_path / "nope.pt", Net())
-
-
-def test_confusion_matrix_counts_true_by_predicted():
-    targets = torch.tensor([0, 0, 1, 2, 2, 2])
-    predictions = torch.tensor([0, 1, 1, 2, 2, 0])
-    cm = engine.confusion_matrix(targets, predictions, num_classes=3)
-    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
-
-
-def test_predict_collects_the_whole_loader(loaders):
-    _, test_loader = loaders
-    images, targets, predictions = engine.predict(Net(), CPU, test_loader)
-    assert images.shape == (100, 1, 28, 28) and targets.shape == predictions.shape == (100,)

@@ -8,14 +8,19 @@ import torch
 from mnist_ref import Net
 from mnist_ref.explorers import (
     HAND_MADE_KERNELS,
+    digit_explorer,
+    digit_figure,
     feature_map_explorer,
     kernel_explorer,
+    misclassified_browser,
+    misclassified_figure,
     precision_explorer,
     prediction_explorer,
     schedule_explorer,
-    step_lr_schedule,
+    step_position,
     stored_value,
 )
+from mnist_ref.recipes import step_lr_schedule
 
 
 @pytest.fixture
@@ -32,6 +37,36 @@ def redraws(box, control: str, value) -> tuple[str, str]:
     assert box.image.value != image, "the figure was not redrawn"
     assert box.image.value[:8] == b"\x89PNG\r\n\x1a\n"
     return caption, box.caption.value
+
+
+def test_digit_explorer_pages_through_one_digit():
+    targets = torch.tensor([3, 1, 3, 3, 7, 1])
+    images = (torch.arange(6).view(6, 1, 1) * 40).expand(6, 28, 28).to(torch.uint8)  # image i is all 40 * i
+    box = digit_explorer(images, targets)
+    assert "mnist-explorer" in box._dom_classes
+    assert list(box.controls["digit"].options) == [1, 3, 7]  # only the digits there are
+    assert box.shown == {"digit": 1, "example": 0} and box.controls["example"].max == 1
+    assert box.caption.value == "digit 1: example 1 of 2"
+    _, after = redraws(box, "digit", 3)
+    assert after == "digit 3: example 1 of 3" and box.controls["example"].max == 2
+    _, after = redraws(box, "example", 2)
+    assert after == "digit 3: example 3 of 3"
+    box.controls["digit"].value = 7  # one example: the slider clamps, and the figure shows the clamped one
+    assert box.shown == {"digit": 7, "example": 0} and box.caption.value == "digit 7: example 1 of 1"
+
+
+def test_digit_figure_shows_the_raw_example():
+    targets = torch.tensor([3, 1, 3])
+    images = (torch.arange(3).view(3, 1, 1) * 100).expand(3, 28, 28).to(torch.uint8)
+    ax = digit_figure(images, targets, 3, 1).axes[0]
+    assert ax.get_title() == "label 3 · #2 of 2\n(dataset index 2)"
+    assert float(ax.images[0].get_array().max()) == 200 and ax.images[0].get_clim() == (0, 255)
+
+
+def test_digit_explorer_rejects_normalized_batches(digits):
+    images, labels = digits
+    with pytest.raises(ValueError, match=r"raw images \(N, 28, 28\)"):
+        digit_explorer(images, labels)
 
 
 def test_kernel_explorer_follows_kernel_and_image(digits):
@@ -67,7 +102,15 @@ def test_feature_map_explorer_walks_the_shapes(digits):
     images, _ = digits
     box = feature_map_explorer(Net(), images[0])
     layer, channel = box.controls["layer"], box.controls["channel"]
-    assert list(layer.options) == ["input", "Conv2d-1", "Conv2d-2", "MaxPool2d-3", "Conv2d-4", "Conv2d-5", "MaxPool2d-6"]
+    assert list(layer.options) == [
+        "input",
+        "Conv2d-1",
+        "Conv2d-2",
+        "MaxPool2d-3",
+        "Conv2d-4",
+        "Conv2d-5",
+        "MaxPool2d-6",
+    ]
     assert box.shown == {"layer": "Conv2d-1", "channel": 0} and channel.max == 31
     redraws(box, "layer", "Conv2d-5")
     assert channel.max == 255
@@ -100,7 +143,9 @@ def test_prediction_explorer_shows_the_model_output(digits):
         probabilities = model(images).exp()
     predicted = int(probabilities[2].argmax())
     _, after = redraws(box, "image", 2)
-    assert after.startswith(f"image 2: label 4, predicted {predicted} with probability {float(probabilities[2, predicted]):.2f}")
+    assert after.startswith(
+        f"image 2: label 4, predicted {predicted} with probability {float(probabilities[2, predicted]):.2f}"
+    )
 
 
 def test_step_lr_schedule_is_the_course_schedule():
@@ -112,7 +157,9 @@ def test_step_lr_schedule_is_the_course_schedule():
 
 def test_schedule_explorer_counts_the_decays():
     box = schedule_explorer()
-    assert box.caption.value.startswith("step_size=15, gamma=0.1: 1 decay in 20 epochs; the last epoch trains at lr 0.001")
+    assert box.caption.value.startswith(
+        "step_size=15, gamma=0.1: 1 decay in 20 epochs; the last epoch trains at lr 0.001"
+    )
     _, after = redraws(box, "step_size", 5)
     assert after.startswith("step_size=5, gamma=0.1: 3 decays")
     _, after = redraws(box, "gamma", 0.5)
@@ -134,3 +181,56 @@ def test_precision_explorer_explains_underflow():
     assert after.endswith("underflows to 0: the value is lost")
     _, after = redraws(box, "dtype", "bfloat16")
     assert "is stored as" in after
+
+
+def mistakes():
+    torch.manual_seed(0)
+    images = torch.randn(6, 1, 28, 28)
+    targets, predictions = torch.tensor([1, 2, 3, 4, 5, 6]), torch.tensor([1, 7, 3, 9, 5, 0])
+    return images, targets, predictions  # wrong at 1, 3 and 5
+
+
+def test_misclassified_figure_names_image_truth_and_prediction():
+    images, targets, predictions = mistakes()
+    ax = misclassified_figure(images, targets, predictions, 3).axes[0]
+    assert ax.get_title() == "#3: true 4, predicted 9"
+    black = torch.full((1, 1, 28, 28), -0.1307 / 0.3081)  # drawn as pixels: the normalization undone
+    assert float(abs(misclassified_figure(black, targets, predictions, 0).axes[0].images[0].get_array()).max()) < 1e-6
+
+
+def test_step_position_wraps_around():
+    assert step_position(0, +1, 3) == 1 and step_position(2, +1, 3) == 0 and step_position(0, -1, 3) == 2
+    assert step_position(0, +1, 0) == 0
+
+
+def test_misclassified_browser_follows_slider_and_buttons():
+    images, targets, predictions = mistakes()
+    box = misclassified_browser(images, targets, predictions)
+    slider = box.controls["mistake"]
+    assert "mnist-explorer" in box._dom_classes
+    assert list(box.children[0].children) == [box.previous, slider, box.next]
+    assert (slider.min, slider.max, box.shown) == (0, 2, {"mistake": 0})
+    assert box.caption.value == "mistake 1 of 3: test image #1, true 2, predicted 7"
+    image = box.image.value
+    box.next.click()
+    assert box.shown == {"mistake": 1} and box.image.value != image
+    assert box.caption.value == "mistake 2 of 3: test image #3, true 4, predicted 9"
+    box.previous.click()
+    box.previous.click()  # from the first mistake back to the last
+    assert box.caption.value == "mistake 3 of 3: test image #5, true 6, predicted 0"
+    _, after = redraws(box, "mistake", 0)
+    assert after.startswith("mistake 1 of 3")
+
+
+def test_misclassified_browser_without_mistakes():
+    images, targets, _ = mistakes()
+    box = misclassified_browser(images, targets, targets)
+    assert box.caption.value == "No misclassified digits" and box.image.value[:4] == b"\x89PNG"
+    box.next.click()
+    assert box.shown == {"mistake": 0}
+
+
+def test_misclassified_browser_rejects_mismatched_predictions():
+    images, targets, predictions = mistakes()
+    with pytest.raises(ValueError, match="one prediction per image"):
+        misclassified_browser(images, targets, predictions[:3])

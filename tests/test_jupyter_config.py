@@ -2,11 +2,15 @@
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
+import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from traitlets.config.loader import PyFileConfigLoader
+
+import test_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "jupyter-config"
@@ -41,9 +45,15 @@ def test_only_the_environments_python_kernel_is_offered(monkeypatch, tmp_path):
     for name in ("python3", "old-env"):
         folder = tmp_path / "data" / "kernels" / name
         folder.mkdir(parents=True)
-        (folder / "kernel.json").write_text(json.dumps(
-            {"argv": ["/somewhere/else/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-             "display_name": f"{name} (somewhere else)", "language": "python"}))
+        (folder / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": ["/somewhere/else/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "display_name": f"{name} (somewhere else)",
+                    "language": "python",
+                }
+            )
+        )
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "0")  # the user folder first, as outside a venv/conda env
     config = load_server_config(monkeypatch)
@@ -59,7 +69,28 @@ def test_only_the_environments_python_kernel_is_offered(monkeypatch, tmp_path):
     assert course_manager.get_kernel_spec("python3").argv[0] in ("python", sys.executable)
 
 
-def test_make_lab_reads_the_course_config():
-    makefile = (ROOT / "Makefile").read_text()
-    lab_recipe = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
-    assert 'JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config' in lab_recipe and "jupyter lab" in lab_recipe
+def test_root_is_allowed_only_for_root_with_a_note(monkeypatch, capsys):
+    # containers, Codespaces and CI run as root, where Jupyter would refuse to start
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert load_server_config(monkeypatch).ServerApp.allow_root is True
+    assert "running as root" in capsys.readouterr().err
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "allow_root" not in load_server_config(monkeypatch).ServerApp
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_jupyterlab_starts_with_the_course_config_alone(tmp_path, monkeypatch):
+    """A real server as `make lab` starts it, as this user (root in CI) and with no MNIST anywhere:
+    no --allow-root on the command line, only the course's jupyter-config."""
+    course = tmp_path / "course"
+    shutil.copytree(CONFIG, course / "jupyter-config")
+    shutil.copy2(ROOT / "START-HERE.md", course)
+    monkeypatch.setattr(test_browser, "ARTIFACTS", tmp_path / "artifacts")  # not the browser test's log
+    server = test_browser.Lab(course, mnist=tmp_path / "no-mnist")
+    try:
+        assert server.api("status")["started"]
+        assert server.api("contents/START-HERE.md")["type"] == "file"  # the page it opens on
+    finally:
+        server.stop()
+    assert ("running as root" in server.log_path.read_text()) == (os.geteuid() == 0)

@@ -21,11 +21,11 @@ import nbformat
 import pytest
 from jupyter_client.manager import KernelManager
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from release_lessons import generate_release, lesson_names  # noqa: E402
+from mnist_course.course import lesson_names
+from mnist_course.release import generate_release
 
-LESSONS = lesson_names()
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = lesson_names(ROOT)
 NOTEBOOKS = [*ROOT.glob("solutions/*/*.ipynb"), *ROOT.glob("lessons/*/*.ipynb")]
 COMMITTED = sorted(p.relative_to(ROOT).as_posix() for p in NOTEBOOKS)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -94,19 +94,19 @@ def secret_lines(cell) -> set[str]:
 @pytest.fixture(scope="session")
 def fresh_release(tmp_path_factory) -> Path:
     """lessons/ as `nbgrader generate_assignment` produces it now (once per session)."""
-    return generate_release(tmp_path_factory.mktemp("release") / "lessons")
+    return generate_release(ROOT, tmp_path_factory.mktemp("release") / "lessons")
 
 
 def test_lessons_folder_has_exactly_the_lessons_in_solutions():
     released = sorted(p.name for p in (ROOT / "lessons").iterdir() if p.is_dir())
-    assert released == LESSONS, "run: python scripts/release_lessons.py"
+    assert released == LESSONS, "run: mnist-course lessons"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_released_lesson_is_what_generate_assignment_makes(lesson, fresh_release):
     committed, fresh = files(ROOT / "lessons" / lesson), files(fresh_release / lesson)
     differ = sorted(name for name in committed.keys() | fresh.keys() if committed.get(name) != fresh.get(name))
-    assert not differ, f"lessons/{lesson}: {differ} differ from nbgrader's; run python scripts/release_lessons.py"
+    assert not differ, f"lessons/{lesson}: {differ} differ from nbgrader's; run mnist-course lessons"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -124,8 +124,11 @@ def test_released_lesson_hides_solutions_and_hidden_tests(lesson):
 
 @pytest.mark.parametrize("path", COMMITTED)
 def test_committed_notebook_has_no_outputs(path):
-    dirty = [i for i, cell in enumerate(read(ROOT / path).cells)
-             if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)]
+    dirty = [
+        i
+        for i, cell in enumerate(read(ROOT / path).cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
     assert dirty == [], f"cells {dirty} have outputs or execution counts: clear them before committing"
 
 
@@ -152,9 +155,16 @@ def validate(tmp_path_factory):
         flags = ["--invert"] if invert else []
         # cwd=ROOT: nbgrader also reads the course's nbgrader_config.py (Execute.timeout) there.
         # config_file is given without .py, as nbgrader appends .py to it for a presence check.
-        command = [sys.executable, "-m", "nbgrader", "validate", *flags,
-                   f"--ValidateApp.config_file={config.with_suffix('')}", str(notebook)]
-        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        command = [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "validate",
+            *flags,
+            f"--ValidateApp.config_file={config.with_suffix('')}",
+            str(notebook),
+        ]
+        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         events = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
         ran = [e["ran"] for e in events if "ran" in e]
         failed = {e["failed"]: e["error"] for e in events if "failed" in e}
@@ -197,8 +207,9 @@ def test_solution_passes_nbgrader_validate(lesson, validate):
 def test_released_lesson_fails_only_in_exercises_and_tests(lesson, validate):
     nb, result = read(released_path(lesson)), validate(released_path(lesson), invert=True)
     assert result.ran == code_cells(nb), result.report
-    unexpected = {i: error for i, error in result.failed.items()
-                  if not (is_exercise(nb.cells[i]) or is_graded_test(nb.cells[i]))}
+    unexpected = {
+        i: error for i, error in result.failed.items() if not (is_exercise(nb.cells[i]) or is_graded_test(nb.cells[i]))
+    }
     assert unexpected == {}, "provided code fails without the learner's answers"
 
 

@@ -1,9 +1,8 @@
+import pytest
 import torch
 from matplotlib.figure import Figure
 
 from mnist_ref.engine import History
-import pytest
-
 from mnist_ref.plots import plot_confusion_matrix, plot_curves, plot_data, plot_gradient_magnitudes, plot_misclassified
 
 
@@ -27,7 +26,9 @@ def test_plot_data_undoes_the_normalization():
 def test_plot_curves_has_four_panels_with_every_epoch():
     history = History()
     for epoch in range(3):
-        history.append(train_acc=90 + epoch, train_loss=0.3, test_acc=95 + epoch, test_loss=0.1, lr=0.01, epoch_seconds=1)
+        history.append(
+            train_acc=90 + epoch, train_loss=0.3, test_acc=95 + epoch, test_loss=0.1, lr=0.01, epoch_seconds=1
+        )
     fig = plot_curves(history)
     assert _titles(fig) == ["Training loss", "Test loss", "Training accuracy (%)", "Test accuracy (%)"]
     assert list(fig.axes[3].lines[0].get_ydata()) == [95, 96, 97]

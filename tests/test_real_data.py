@@ -44,7 +44,12 @@ def test_real_files_and_normalization_constants(real_mnist):
 def test_seed_readme_usage_runs_on_a_subset(real_mnist, tmp_path):
     env = {"MNIST_DATA": str(real_mnist), "MNIST_DEVICE": "cpu", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SEED_USAGE)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+        [sys.executable, "-c", textwrap.dedent(SEED_USAGE)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     n_train, n_test, test_acc = result.stdout.split()

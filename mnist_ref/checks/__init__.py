@@ -11,146 +11,39 @@ Each exercise of the course has one :class:`Exercise` object in the module of it
 
 An untouched exercise (its body still ``raise NotImplementedError()``) is reported as
 "not attempted yet" instead of a traceback.
+
+Layout: :mod:`.framework` holds the machinery (``Exercise``, ``expect``, ``call``, ``forbid``...),
+re-exported here; :mod:`.fixtures` the inputs several lessons share (seeded tensors, synthetic
+batches, spy models); :mod:`.architecture` the course model as read off ``mnist_ref.model.Net``;
+``lessonNN`` what the notebook of lesson NN imports as ``check``.
 """
 
-from __future__ import annotations
+from .framework import (
+    CheckFailed,
+    Exercise,
+    NotAttempted,
+    UsedLibraryFunction,
+    call,
+    expect,
+    expect_close,
+    expect_shape,
+    expect_tensor,
+    forbid,
+    shape_of,
+    single_thread,
+)
 
-import contextlib
-import io
-import warnings
-from dataclasses import dataclass
-from typing import Any, Callable
-
-import torch
-
-
-class CheckFailed(AssertionError):
-    """A wrong answer. An AssertionError, so nbgrader counts the test cell as failed."""
-
-
-class NotAttempted(CheckFailed):
-    """The exercise still raises NotImplementedError."""
-
-
-class UsedLibraryFunction(Exception):
-    """Raised inside the learner's code by a library function that :func:`forbid` switched off."""
-
-
-@contextlib.contextmanager
-def forbid(*targets):
-    """Switch off library functions, given as ``(module, name)`` pairs, while the block runs:
-    an exercise that asks for "your own" convolution or pooling may not call the library's."""
-
-    def refuse(*args, **kwargs):
-        raise UsedLibraryFunction()
-
-    saved = [(module, name, getattr(module, name)) for module, name in targets if hasattr(module, name)]
-    for module, name, _ in saved:
-        setattr(module, name, refuse)
-    try:
-        yield
-    finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
-
-
-@contextlib.contextmanager
-def single_thread():
-    """One intra-op thread while a check runs: its tensors are tiny, and on a busy machine (a
-    shared grader) two spinning OpenMP threads can make a 5 ms forward pass take half a second."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def expect(condition: bool, message: str) -> None:
-    """Fail with ``message`` (written in the learner's terms) unless ``condition`` holds."""
-    __tracebackhide__ = True  # IPython and pytest hide this frame: the learner sees the message
-    if not condition:
-        raise CheckFailed(message)
-
-
-def call(answer: Callable, *args, what: str | None = None, **kwargs) -> Any:
-    """Call the learner's function or class; turn NotImplementedError and crashes into clear failures."""
-    __tracebackhide__ = True
-    what = what or getattr(answer, "__name__", "your answer")
-    if not callable(answer):
-        raise CheckFailed(f"{what} should be a function or class, but it is a {type(answer).__name__}")
-    try:
-        # nbgrader scores a test cell 0 if it writes to stderr, so a warning or a text
-        # progress bar from the learner's code must not leak out of the check.
-        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-            warnings.simplefilter("ignore")
-            return answer(*args, **kwargs)
-    except NotImplementedError:
-        raise NotAttempted(f"{what} is not attempted yet: replace `raise NotImplementedError()` with your code.") from None
-    except CheckFailed:
-        raise
-    except Exception as exc:
-        raise CheckFailed(f"{what} raised {type(exc).__name__}: {exc}") from exc
-
-
-def shape_of(value) -> tuple:
-    return tuple(value.shape) if hasattr(value, "shape") else ()
-
-
-def expect_tensor(value, what: str) -> torch.Tensor:
-    """``value`` must be a tensor."""
-    __tracebackhide__ = True
-    expect(isinstance(value, torch.Tensor), f"{what} should be a torch.Tensor, got {type(value).__name__}")
-    return value
-
-
-def expect_shape(value, expected: tuple, what: str, hint: str = "") -> None:
-    """``value`` must have shape ``expected``; the message shows both."""
-    __tracebackhide__ = True
-    expect_tensor(value, what)
-    actual = shape_of(value)
-    expect(actual == tuple(expected), f"{what} has shape {actual}; expected {tuple(expected)}." + (f" {hint}" if hint else ""))
-
-
-def expect_close(actual, expected, what: str, hint: str = "", atol: float = 1e-5, rtol: float = 1e-4) -> None:
-    """Numbers or tensors must match ``expected`` (same shape, values within tolerance)."""
-    __tracebackhide__ = True
-    expected = torch.as_tensor(expected, dtype=torch.float64)
-    try:
-        actual_t = torch.as_tensor(actual.detach() if isinstance(actual, torch.Tensor) else actual, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        raise CheckFailed(f"{what} should be a number or tensor, got {type(actual).__name__}") from None
-    expect(actual_t.shape == expected.shape, f"{what} has shape {tuple(actual_t.shape)}; expected {tuple(expected.shape)}." + (f" {hint}" if hint else ""))
-    if not torch.allclose(actual_t, expected, atol=atol, rtol=rtol):
-        worst = (actual_t - expected).abs().max().item()
-        shown = f"{actual_t.item():.6g}, expected {expected.item():.6g}" if expected.numel() == 1 else f"values differ from the expected ones by up to {worst:.3g}"
-        raise CheckFailed(f"{what} is wrong: {shown}." + (f" {hint}" if hint else ""))
-
-
-@dataclass
-class Exercise:
-    """One exercise: ``exercise(answer)`` runs the visible check, ``.hidden(answer)`` the stricter one."""
-
-    title: str
-    visible: Callable[[Any], str | None]
-    hint_text: str
-    strict: Callable[[Any], str | None] | None = None
-
-    def __call__(self, answer) -> None:
-        __tracebackhide__ = True
-        with single_thread():
-            message = self.visible(answer)
-        print(f"✅ {self.title}: correct." + (f" {message}" if message else ""))
-
-    check = __call__
-
-    def hidden(self, answer) -> None:
-        """Visible checks, then the stricter ones; silent on success (the grader's cell)."""
-        __tracebackhide__ = True
-        with single_thread():
-            self.visible(answer)
-            if self.strict is not None:
-                self.strict(answer)
-
-    def hint(self) -> None:
-        print(f"💡 {self.title}: {self.hint_text}")
+__all__ = [
+    "CheckFailed",
+    "Exercise",
+    "NotAttempted",
+    "UsedLibraryFunction",
+    "call",
+    "expect",
+    "expect_close",
+    "expect_shape",
+    "expect_tensor",
+    "forbid",
+    "shape_of",
+    "single_thread",
+]

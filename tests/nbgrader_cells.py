@@ -1,4 +1,5 @@
 """Build nbgrader notebooks from Python: one function per kind of cell, then write_notebook.
+Test support (tests/demo_lesson.py writes the 00_demo fixture with it); pytest puts tests/ on the path.
 
     from nbgrader_cells import markdown, code, solution, tests, answer, write_notebook
 
@@ -70,7 +71,8 @@ def solution(grade_id: str, source: str):
 def tests(grade_id: str, points: float, source: str):
     """Autograded tests worth `points`: locked; lines between ### BEGIN HIDDEN TESTS /
     ### END HIDDEN TESTS are removed from the released notebook and restored when grading.
-    The cell scores 0 if it raises or writes to stderr (warnings too)."""
+    The cell scores 0 if it raises. Stock nbgrader also fails it on any stderr output (a warning, a
+    progress bar); the course's config relabels that as stdout (mnist_course.preprocessors.StderrAsStdout)."""
     cell = v4.new_code_cell(_source(source))
     cell.metadata = _nbgrader(grade_id, grade=True, solution=False, locked=True, points=points)
     return cell

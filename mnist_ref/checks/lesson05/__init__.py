@@ -1,0 +1,20 @@
+"""Checks of lesson 05, *Learning-rate schedules and curves*: ``step_lr``, ``run_training``, ``diagnose``.
+
+The schedule and the loop that steps it are checked in :mod:`.schedule`, the reading of the
+curves in :mod:`.diagnosis`.
+"""
+
+from .diagnosis import EXAMPLES, LABELS, diagnose, reference_diagnose, synthetic_history
+from .schedule import reference_run_training, reference_step_lr, run_training, step_lr
+
+__all__ = [
+    "EXAMPLES",
+    "LABELS",
+    "diagnose",
+    "reference_diagnose",
+    "reference_run_training",
+    "reference_step_lr",
+    "run_training",
+    "step_lr",
+    "synthetic_history",
+]

@@ -1,0 +1,120 @@
+"""The course's three settings, resolved once at the edge: data folder, device, training budget.
+
+Each comes from the argument, else the environment, else a default (an empty variable counts
+as unset):
+
+* data folder — ``data``, else ``MNIST_DATA``, else the checkout's ``data/`` or a per-user
+  folder (the rule is :func:`mnist_ref.data.data_root`'s);
+* device — ``device``, else ``MNIST_DEVICE``, else CUDA > MPS > CPU (the rule is
+  :func:`mnist_ref.device.choose_device`);
+* budget — ``budget``, else ``MNIST_BUDGET``, else ``quick`` while nbgrader runs the notebook
+  (it sets ``NBGRADER_EXECUTION``), else ``full`` on a GPU and ``cpu`` elsewhere.
+
+A budget is how much training a notebook may do:
+
+* ``full``  — the course recipe as published: its 20 epochs on all 60,000 images (a GPU).
+* ``cpu``   — a shorter but meaningful run a laptop finishes in about a minute.
+* ``quick`` — seconds, for tests and grading: nbgrader sets ``NBGRADER_EXECUTION`` while it
+  validates or autogrades, so grading is always quick unless ``MNIST_BUDGET`` says otherwise.
+
+Who owns "epochs": a recipe (:mod:`mnist_ref.recipes`) owns its default, which ``fit`` and the
+command line use; a lesson (and ``train --budget``) trains for its budget's epochs, and the
+``full`` budget takes them from the classic recipe, so the two cannot disagree.
+
+A notebook resolves everything with one call, :func:`setup_lesson`; the library's functions
+then take the resolved values instead of reading the environment again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .data import data_loader, data_root
+from .device import use_device
+from .engine import seed_everything
+from .recipes import CLASSIC
+
+BUDGET_ENV = "MNIST_BUDGET"
+GRADER_ENV = "NBGRADER_EXECUTION"  # set by nbgrader while it validates or autogrades a notebook
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    epochs: int
+    limit_train: int | None  # None: all 60,000 training images
+    limit_test: int | None  # None: all 10,000 test images
+
+    def describe(self) -> str:
+        train = "all 60,000" if self.limit_train is None else f"{self.limit_train:,}"
+        test = "all 10,000" if self.limit_test is None else f"{self.limit_test:,}"
+        return f"budget '{self.name}': {self.epochs} epoch(s) on {train} training images, tested on {test}"
+
+
+BUDGETS = {
+    "full": Budget("full", epochs=CLASSIC.epochs, limit_train=None, limit_test=None),
+    "cpu": Budget("cpu", epochs=3, limit_train=12_000, limit_test=None),
+    "quick": Budget("quick", epochs=2, limit_train=1_000, limit_test=500),
+}
+
+
+def resolve_budget(budget: str | Budget | None = None, device=None, environ: Mapping[str, str] = os.environ) -> Budget:
+    """``budget``, else ``$MNIST_BUDGET``, else quick under nbgrader, else full on a GPU ``device``, cpu elsewhere."""
+    if isinstance(budget, Budget):
+        return budget
+    if budget is not None and budget.strip():
+        return _named_budget(budget, f"unknown budget {budget!r}")
+    chosen = environ.get(BUDGET_ENV, "")
+    if chosen.strip():
+        return _named_budget(chosen, f"{BUDGET_ENV}={chosen.strip().lower()!r} is not a budget")
+    if environ.get(GRADER_ENV):
+        return BUDGETS["quick"]
+    on_gpu = device is not None and torch.device(device).type in ("cuda", "mps")
+    return BUDGETS["full" if on_gpu else "cpu"]
+
+
+def _named_budget(name: str, problem: str) -> Budget:
+    try:
+        return BUDGETS[name.strip().lower()]
+    except KeyError:
+        raise ValueError(f"{problem}: use one of {', '.join(BUDGETS)}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the data is, where the maths runs and how much training is allowed — resolved."""
+
+    data: Path
+    device: torch.device
+    budget: Budget
+
+    def describe(self) -> str:
+        return f"device: {self.device} · {self.budget.describe()}"
+
+    def data_loader(self, batch_size: int = 64, **options):
+        """:func:`mnist_ref.data_loader` from this data folder onto this device, cut to the budget's
+        limits; ``options`` are passed on and override those."""
+        limits = {"limit_train": self.budget.limit_train, "limit_test": self.budget.limit_test}
+        return data_loader(batch_size, **{"root": self.data, "device": self.device, **limits, **options})
+
+
+def resolve_settings(data=None, device=None, budget=None, environ: Mapping[str, str] = os.environ) -> Settings:
+    """Resolve the three settings once: each from its argument, else ``environ``, else its default.
+
+    Bad values raise ``ValueError`` saying which values are allowed.
+    """
+    chosen_device = use_device(device, environ)
+    return Settings(data_root(data, environ), chosen_device, resolve_budget(budget, chosen_device, environ))
+
+
+def setup_lesson(seed: int = 0, *, trains: bool = True, environ: Mapping[str, str] = os.environ) -> Settings:
+    """A notebook's first cell in one call: resolve the settings, seed torch, print them in one line."""
+    settings = resolve_settings(environ=environ)
+    seed_everything(seed)
+    print(settings.describe() + ("" if trains else " (this lesson does not train)"))
+    return settings
