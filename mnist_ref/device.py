@@ -111,6 +111,7 @@ def grad_scaler(device, mixed_precision: bool | None = None) -> torch.amp.GradSc
     return torch.amp.GradScaler(device.type, enabled=autocast_dtype(device, mixed_precision) == torch.float16)
 
 
-def prefers_channels_last(device) -> bool:
-    """NHWC memory layout lets cuDNN use tensor cores under autocast; on CPU it was not faster here."""
-    return is_cuda(device)
+def prefers_channels_last(device, wanted: bool | None = None) -> bool:
+    """The one place the memory layout is chosen: ``wanted`` (a recipe's or a caller's) when given, else
+    NHWC on CUDA only, where it lets cuDNN use tensor cores under autocast."""
+    return is_cuda(device) if wanted is None else wanted

@@ -43,11 +43,6 @@ def _percent(correct: int, total: int) -> float:
     return 100.0 * correct / max(total, 1)
 
 
-def _channels_last(device: torch.device, wanted: bool | None) -> bool:
-    """The one place the layout is chosen: as ``wanted`` (a recipe's or a caller's), else by device."""
-    return prefers_channels_last(device) if wanted is None else wanted
-
-
 def train(
     model,
     device,
@@ -73,7 +68,7 @@ def train(
     model.train()
     # Decided once per epoch, not per batch: the device, the layout, the autocast type (its bf16 probe).
     device = torch.device(device)
-    channels_last = _channels_last(device, channels_last)
+    channels_last = prefers_channels_last(device, channels_last)
     mixed = autocast(device, mixed_precision)  # one context, entered again for every batch
     scaler = scaler or grad_scaler(device, mixed_precision)
     train_losses, correct, processed = [], 0, 0
@@ -114,7 +109,7 @@ def test(
     ``progress`` and ``leave`` as in ``train``."""
     model.eval()
     device = torch.device(device)  # decided once, as in train
-    channels_last = _channels_last(device, channels_last)
+    channels_last = prefers_channels_last(device, channels_last)
     mixed = autocast(device, mixed_precision)
     test_losses, correct, processed = [], 0, 0
     with torch.inference_mode():
@@ -225,7 +220,7 @@ def fit(
     recipe = get_recipe(recipe)
     epochs = recipe.epochs if epochs is None else epochs
     device = torch.device(device)
-    channels_last = _channels_last(device, recipe.channels_last)
+    channels_last = prefers_channels_last(device, recipe.channels_last)
     model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     optimizer = optimizer or recipe.optimizer(model)
     per_batch = False

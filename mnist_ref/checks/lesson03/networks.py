@@ -175,7 +175,7 @@ def _check_gradients(model: nn.Module, x: torch.Tensor, what: str) -> None:
 # --- exercise 3: ClassifierHead ----------------------------------------------------------------
 
 
-def _head_checks(answer, batch: int, seed: int, compare: bool) -> nn.Module:
+def _head_checks(answer, batch: int, seed: int) -> nn.Module:
     __tracebackhide__ = True
     with private_seed(seed):
         head = _as_model(answer, "ClassifierHead")
@@ -209,14 +209,13 @@ def _head_checks(answer, batch: int, seed: int, compare: bool) -> nn.Module:
         f"ClassifierHead has {n_params:,} parameters; expected {HEAD_PARAMETERS:,} = {HEAD_PARAMETERS_SUM}.",
     )
     check_log_probs(out, "ClassifierHead's outputs")
-    if compare:
-        _compare_with_reference(head, layers, features, reference_params(seed), "ClassifierHead", head_only=True)
+    _compare_with_reference(head, layers, features, reference_params(seed), "ClassifierHead", head_only=True)
     return head
 
 
 def _head_visible(answer) -> str:
     __tracebackhide__ = True
-    _head_checks(answer, batch=3, seed=0, compare=True)
+    _head_checks(answer, batch=3, seed=0)
     return (
         f"(N, 256, 4, 4) -> (N, 4096) -> (N, 50) -> (N, 10) log-probabilities; {HEAD_PARAMETERS:,} parameters; "
         "same outputs as the reference with its weights."
@@ -225,8 +224,8 @@ def _head_visible(answer) -> str:
 
 def _head_strict(answer) -> None:
     __tracebackhide__ = True
-    _head_checks(answer, batch=1, seed=1, compare=True)
-    head = _head_checks(answer, batch=64, seed=2, compare=True)
+    _head_checks(answer, batch=1, seed=1)
+    head = _head_checks(answer, batch=64, seed=2)
     _check_gradients(head, seeded(5, 2, *FEATURE_SHAPE), "ClassifierHead")
 
 
@@ -242,7 +241,7 @@ ClassifierHead = Exercise(
 # --- exercise 4: Net ---------------------------------------------------------------------------
 
 
-def _net_checks(answer, batch: int, seed: int, compare: bool, eval_mode: bool = False) -> nn.Module:
+def _net_checks(answer, batch: int, seed: int, eval_mode: bool = False) -> nn.Module:
     __tracebackhide__ = True
     expect(
         not (isinstance(answer, type) and issubclass(answer, ReferenceNet)),
@@ -256,14 +255,13 @@ def _net_checks(answer, batch: int, seed: int, compare: bool, eval_mode: bool = 
     n_params = sum(p.numel() for p in model.parameters())
     expect(n_params == NUM_PARAMETERS, f"Net has {n_params:,} parameters; the course Net has {NUM_PARAMETERS:,}.")
     check_log_probs(out, "Net's outputs")
-    if compare:
-        _compare_with_reference(model, layers, x, reference_params(seed), "Net", head_only=False)
+    _compare_with_reference(model, layers, x, reference_params(seed), "Net", head_only=False)
     return model
 
 
 def _net_visible(answer) -> str:
     __tracebackhide__ = True
-    _net_checks(answer, batch=2, seed=0, compare=True)
+    _net_checks(answer, batch=2, seed=0)
     return (
         f"{WALK}, 4,096 features, (N, 10) log-probabilities, {NUM_PARAMETERS:,} parameters, "
         "and with the reference weights it computes exactly what mnist_ref.Net computes."
@@ -272,8 +270,8 @@ def _net_visible(answer) -> str:
 
 def _net_strict(answer) -> None:
     __tracebackhide__ = True
-    _net_checks(answer, batch=1, seed=1, compare=True)
-    model = _net_checks(answer, batch=5, seed=2, compare=True, eval_mode=True)
+    _net_checks(answer, batch=1, seed=1)
+    model = _net_checks(answer, batch=5, seed=2, eval_mode=True)
     model.train()
     _check_gradients(model, seeded(11, 2, *INPUT_SHAPE), "Net")
 
