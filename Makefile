@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test test-fast data lessons clean-venv
+.PHONY: lab formgrader test test-fast data lessons clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,14 +31,27 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 data: $(VENV)/.installed
 	$(BIN)/python -m mnist_ref data
 
+# The learner's own copy of START-HERE.md and lessons/ (git-ignored), where JupyterLab opens: made on
+# the first start, never overwritten; a lesson the course changed since arrives beside the learner's
+# copy, dated (mnist_ref/workspace.py).
+WORKSPACE ?= my-work
+
 # MNIST first where it can be had; without it JupyterLab starts all the same (the lessons that need
 # it say how to get it). jupyter-config/ (landing page, no news prompt, the course's kernel, root
-# allowed in containers) is read before ~/.jupyter.
+# allowed in containers) is read before ~/.jupyter, and jupyter-config/learner/ (no instructor
+# panels or menus) before it. JupyterLab runs from here, where Validate reads nbgrader_config.py.
+LAB_CONFIG := $(CURDIR)/jupyter-config/learner:$(CURDIR)/jupyter-config
 NO_MNIST_FOR_LAB := MNIST is not available yet: JupyterLab starts anyway, and the lessons that need it \
 	say so. How to get it: 'If something does not work' in START-HERE.md.
 lab: $(VENV)/.installed
 	@$(BIN)/python -m mnist_ref data || echo "$(NO_MNIST_FOR_LAB)"
-	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(BIN)/jupyter lab
+	$(BIN)/python -m mnist_ref.workspace --course "$(CURDIR)" "$(abspath $(WORKSPACE))"
+	JUPYTER_CONFIG_PATH="$(LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(BIN)/jupyter lab --ServerApp.root_dir="$(abspath $(WORKSPACE))"
+
+# The instructor's JupyterLab: the whole course with all of nbgrader, opened on the formgrader.
+formgrader: $(VENV)/.installed
+	$(BIN)/mnist-course --course "$(CURDIR)" formgrader
 
 # Everything, the slow real-data tests included, as CI runs it. Without MNIST (no network,
 # no MNIST_DATA) the real-data tests skip, unless MNIST_REQUIRE_REAL=1 makes them fail.

@@ -53,7 +53,8 @@ c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+)_attempt_(?P<
 # with a changed or foreign grade_id costs that exercise, not the lesson), Execute ->
 # RobustExecute (a dead kernel costs the cells after it, not the whole notebook), and
 # StderrAsStdout after it (a warning, log line or progress bar from a correct answer no
-# longer fails its test cell).
+# longer fails its test cell). PrepareRequests and TrustedVerdicts around the execution decide
+# every graded test cell here, from data the learner's kernel reports (mnist_course/checks/).
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "mnist_course.preprocessors.DropDuplicateIds",
@@ -62,7 +63,9 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "mnist_course.preprocessors.RobustExecute",
+    "mnist_course.preprocessors.PrepareRequests",
+    "mnist_course.sandbox.SandboxedExecute",  # RobustExecute; as root, each kernel in a sandbox (docs: Sandbox)
+    "mnist_course.preprocessors.TrustedVerdicts",
     "mnist_course.preprocessors.StderrAsStdout",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",

@@ -1,6 +1,7 @@
-"""The course's JupyterLab settings. `make lab` puts this folder first on JUPYTER_CONFIG_PATH
-(so does tests/test_browser.py), which Jupyter reads before the user's ~/.jupyter: nothing
-is written to, or needed in, the home folder.
+"""The course's JupyterLab settings, the learner's and the instructor's. `make formgrader` puts this
+folder first on JUPYTER_CONFIG_PATH, `make lab` right after learner/ (the learner's lab: no instructor
+panels or menus); Jupyter reads them before the user's ~/.jupyter, so nothing is written to, or
+needed in, the home folder.
 """
 
 import os

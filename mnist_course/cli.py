@@ -8,6 +8,7 @@
     mnist-course formgrader                           # JupyterLab on the formgrader: grade by hand
     mnist-course feedback [--force]                   # generate_feedback -> grading/feedback
     mnist-course export                               # grading/grades.csv
+    mnist-course report                               # grading/class_report.html: what the class got wrong
     mnist-course all SUBMISSIONS_DIR --workers 2      # release, collect, autograde, feedback, export
 
 Runs from any folder: the course is --course, else the nearest folder upward from the current one
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 from .autograde import DEFAULT_MEMORY_GIB, autograde
+from .class_report import CLASS_REPORT, write_class_report
 from .collect import collect, zip_collect
 from .course import GRADING, LESSONS, GradingError, find_course, log
 from .formgrader import formgrader
@@ -32,7 +34,7 @@ from .report import export, feedback
 PROG = "mnist-course"
 STEPS_IN_ORDER = (
     "steps, in order: lessons (after editing solutions/), then for a class: release, "
-    "collect or zip_collect, autograde, formgrader, feedback, export; `all` chains them"
+    "collect or zip_collect, autograde, formgrader, feedback, export, report; `all` chains release to export"
 )
 
 
@@ -78,6 +80,10 @@ def _feedback(course: Path, args: argparse.Namespace) -> None:
 
 def _export(course: Path, args: argparse.Namespace) -> None:
     export(course)
+
+
+def _report(course: Path, args: argparse.Namespace) -> None:
+    write_class_report(course, args.output)
 
 
 def _all(course: Path, args: argparse.Namespace) -> None:
@@ -143,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = step("feedback", _feedback, "nbgrader generate_feedback for each lesson -> grading/feedback")
     sub.add_argument("--force", action="store_true", help="regenerate existing feedback")
     step("export", _export, "nbgrader export -> grading/grades.csv")
+    sub = step("report", _report, "an HTML page of the class: scores, pass rates, frequent check messages")
+    sub.add_argument("--output", type=Path, help=f"where to write the page (default: {CLASS_REPORT})")
     sub = step("all", _all, "release, collect SOURCE, autograde, feedback, export")
     sub.add_argument("source", type=Path, nargs="?", help="folder of per-student files to collect first")
     _autograde_options(sub)

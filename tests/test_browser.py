@@ -1,8 +1,10 @@
 """The learner's and the instructor's JupyterLab, checked in a real browser.
 
-JupyterLab starts as `make lab` starts it (jupyter-config/ first on JUPYTER_CONFIG_PATH), in a
-temporary copy of the course, on a free loopback port with a token; every Jupyter folder of
-the home directory is redirected into the copy, so nothing of the user's is read or written.
+JupyterLab starts as the instructor's lab (`make formgrader`: jupyter-config/ first on
+JUPYTER_CONFIG_PATH, the whole course as its root; the learner's, `make lab`, is checked in
+tests/test_jupyter_config.py), in a temporary copy of the course, on a free loopback port with
+a token; every Jupyter folder of the home directory is redirected into the copy, so nothing of
+the user's is read or written.
 Debian's chromium is driven through playwright with `executable_path` (playwright's own
 browser download does not work on these machines).
 
@@ -81,15 +83,18 @@ def free_port() -> int:
 
 
 class Lab:
-    """A JupyterLab server on a copy of the course."""
+    """A JupyterLab server on a copy of the course: the instructor's (the whole course, all of nbgrader:
+    `mnist-course formgrader`), or with `workspace` the learner's as `make lab` starts it (the learner's
+    settings first, the workspace as the root)."""
 
-    def __init__(self, course: Path, mnist: Path):
+    def __init__(self, course: Path, mnist: Path, workspace: Path | None = None):
         self.course, self.port, self.token = course, free_port(), os.urandom(16).hex()
         self.url = f"http://127.0.0.1:{self.port}"
         home = course / ".home"
+        config = course / "jupyter-config"
         env = dict(
             os.environ,
-            JUPYTER_CONFIG_PATH=str(course / "jupyter-config"),  # as `make lab`
+            JUPYTER_CONFIG_PATH=str(config) if workspace is None else f"{config / 'learner'}{os.pathsep}{config}",
             JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
             JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
             JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), IPYTHONDIR=str(home / "ipython"),
@@ -97,6 +102,7 @@ class Lab:
         )  # related variables kept on one line each  # fmt: skip
         command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
                    f"--IdentityProvider.token={self.token}", "--ServerApp.port_retries=0"]  # wrapped  # fmt: skip
+        command += [] if workspace is None else [f"--ServerApp.root_dir={workspace}"]
         # no --allow-root: as root (CI), jupyter-config allows it, as it does for `make lab`
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.log_path = ARTIFACTS / "jupyterlab.log"

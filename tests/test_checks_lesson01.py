@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import fields
 
 import pytest
 import torch
 from torchvision import transforms
 
 from check_helpers import assert_not_attempted, fails, passes
-from mnist_ref.checks import CheckFailed
+from mnist_course.checks import grade_in_process
+from mnist_course.checks.lesson01 import (
+    pixel_stats,
+    reference_batch_sizes,
+    reference_class_counts,
+    reference_transform,
+)
 from mnist_ref.checks import lesson01 as check
-from mnist_ref.checks.fixtures import seeded_uint8
+from mnist_ref.checks.lesson01.dataset_statistics import VISIBLE_COUNTS, VISIBLE_STATS
+from mnist_ref.checks.lesson01.input_pipeline import VISIBLE_BATCHES, VISIBLE_TRANSFORMS
+from mnist_ref.data import TensorLoader, mnist_transform
 
 
 @pytest.mark.parametrize(
@@ -21,9 +30,11 @@ def test_untouched_exercise_is_not_attempted(exercise):
     assert_not_attempted(exercise)
 
 
-def test_hint_prints(capsys):
+def test_hints_print_in_steps(capsys):
     check.class_counts.hint()
-    assert "minlength" in capsys.readouterr().out
+    check.class_counts.hint()
+    out = capsys.readouterr().out
+    assert "hint 1 of" in out and "hint 2 of" in out
 
 
 # --- class_counts -------------------------------------------------------------------------------
@@ -175,21 +186,6 @@ def test_pixel_mean_std_in_place_is_named():
     fails(check.pixel_mean_std, in_place, "changed the images")
 
 
-def test_mnist_statistics_check():
-    # A synthetic set whose statistics round to MNIST's is hard to build; check the message path instead.
-    images = seeded_uint8(5, 10, 28, 28)
-    with pytest.raises(CheckFailed, match="expected \\(0.1307, 0.3081\\)"):
-        check.check_mnist_statistics(stats_torch, images)
-
-
-@pytest.mark.slow
-def test_mnist_statistics_on_real_data(real_mnist):
-    from torchvision import datasets
-
-    images = datasets.MNIST(str(real_mnist), train=True).data
-    check.check_mnist_statistics(stats_torch, images)
-
-
 # --- make_transform -----------------------------------------------------------------------------
 
 
@@ -277,7 +273,7 @@ def batches_loader(n, batch_size, drop_last=False):
     return torch.tensor([len(b) for b in loader], dtype=torch.long)
 
 
-@pytest.mark.parametrize("answer", [batches_divmod, batches_range, batches_loader])
+@pytest.mark.parametrize("answer", [batches_divmod, batches_range])
 def test_batch_sizes_accepts_correct_answers(answer, capsys):
     passes(check.batch_sizes, answer)
     assert "batch_sizes: correct" in capsys.readouterr().out
@@ -309,3 +305,87 @@ def test_batch_sizes_empty_last_batch_is_named():
 
 def test_batch_sizes_float_is_named():
     fails(check.batch_sizes, lambda n, b, drop_last=False: [n / b], "whole number")
+
+
+# --- the grader's side: seeds, exact types, the library's own answers ------------------------------
+
+
+def test_visible_expected_values_are_the_references():
+    for labels, counts in VISIBLE_COUNTS:
+        assert reference_class_counts(torch.tensor(labels)).tolist() == counts
+    computed = pixel_stats(check.visible_images())
+    for field in fields(VISIBLE_STATS):
+        assert getattr(computed, field.name) == pytest.approx(getattr(VISIBLE_STATS, field.name), abs=1e-12)
+    for case, scale, shift in VISIBLE_TRANSFORMS:
+        expected = reference_transform(case.mean, case.std)(check.pil_image(case.pixels)).double()
+        assert torch.allclose(case.pixels.double().unsqueeze(0) * scale + shift, expected, atol=1e-6)
+    for n, batch_size, drop_last, sizes in VISIBLE_BATCHES:
+        assert reference_batch_sizes(n, batch_size, drop_last) == sizes
+
+
+CORRECT = [
+    *[(check.class_counts, a) for a in (counts_bincount, counts_loop, counts_compare, counts_list)],
+    (check.class_counts, counts_one_hot_float),
+    *[(check.pixel_mean_std, a) for a in (stats_torch, stats_population, stats_numpy, stats_list)],
+    *[(check.make_transform, a) for a in (transform_compose, transform_scalars, transform_lambda, transform_v2)],
+    *[(check.batch_sizes, a) for a in (batches_divmod, batches_range)],
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("exercise", "answer"), CORRECT, ids=lambda v: getattr(v, "__name__", None) or v.title)
+def test_correct_answers_pass_for_every_seed(exercise, answer, seed):
+    grade_in_process(exercise, answer, seed=seed)
+
+
+def test_grader_inputs_vary_with_the_seed():
+    assert [c.pixels.shape for c in check.transform_cases(1)] != [c.pixels.shape for c in check.transform_cases(2)]
+
+
+class AlwaysEqual(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+
+class CountsTensor(torch.Tensor):
+    pass
+
+
+class Size(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+def test_exact_types_only_cross_to_the_grader():
+    fails(check.class_counts, lambda t: torch.bincount(t, minlength=10).as_subclass(CountsTensor), "plain", hidden=True)
+    fails(check.pixel_mean_std, lambda x: (AlwaysEqual(0), AlwaysEqual(0)), "AlwaysEqual", hidden=True)
+    fails(check.batch_sizes, lambda n, b, drop_last=False: [Size(0)], "Size", hidden=True)
+
+
+def test_make_transform_returning_no_tensor_fails_on_the_grader_side():
+    fails(check.make_transform, lambda m, s: lambda image: [[0.0]], "should be a torch.Tensor", hidden=True)
+
+
+@pytest.mark.parametrize(
+    ("exercise", "answer", "used"),
+    [
+        (check.batch_sizes, batches_loader, "DataLoader"),
+        (
+            check.batch_sizes,
+            lambda n, b, drop_last=False: [len(i) for i in torch.utils.data.BatchSampler(range(n), b, drop_last)],
+            "BatchSampler",
+        ),
+        (
+            check.batch_sizes,
+            lambda n, b, drop_last=False: [len(t) for _, t in TensorLoader(torch.zeros(n), torch.zeros(n), b)],
+            "TensorLoader",
+        ),
+        (check.make_transform, lambda m, s: mnist_transform() if m == 0.1307 else transform_compose(m, s), "mnist_"),
+    ],
+)
+def test_library_counterparts_are_refused(exercise, answer, used):
+    fails(exercise, answer, used, "write it yourself", hidden=True)

@@ -8,10 +8,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.functional import conv2d as taken_conv2d  # taken before a check switches it off
 
 from check_helpers import assert_not_attempted, fails, passes
+from mnist_course.checks import grade_in_process, requests_for
+from mnist_course.checks.lesson02 import (
+    reference_conv2d_loops,
+    reference_conv2d_unfold,
+    reference_output_size,
+    reference_parameters,
+)
 from mnist_ref.checks import CheckFailed
 from mnist_ref.checks import lesson02 as check
+from mnist_ref.checks.lesson02.sizes import VISIBLE_PARAMETERS, VISIBLE_SIZES
+from mnist_ref.model import count_parameters, layer_table
 
 
 @pytest.mark.parametrize(
@@ -352,3 +362,156 @@ def test_conv_parameters_no_kernel_area_is_named():
 
 def test_conv_parameters_float_is_named():
     fails(check.conv_parameters, lambda c_in, c_out, k: float((k * k * c_in + 1) * c_out), "float")
+
+
+# --- the grader's side: seeds, exact types, the library's own answers ------------------------------
+
+
+def test_visible_expected_values_are_the_references():
+    for expected, n, k, padding, stride in VISIBLE_SIZES:
+        assert reference_output_size(n, k, padding, stride) == expected
+    for expected, c_in, c_out, k in VISIBLE_PARAMETERS:
+        assert reference_parameters(c_in, c_out, k) == expected == params_formula(c_in, c_out, k)
+
+
+def test_references_are_not_in_the_learners_package():
+    from mnist_ref.checks.lesson02 import convolution, sizes
+
+    for module in (check, convolution, sizes):
+        assert not [name for name in vars(module) if name.startswith("reference")], module.__name__
+
+
+def test_references_agree_with_the_library_convolution():
+    image, kernel = torch.randn(7, 9), torch.randn(2, 4)
+    assert torch.allclose(reference_conv2d_loops(image, kernel), F.conv2d(image[None, None], kernel[None, None])[0, 0])
+    x, weight, bias = torch.randn(2, 3, 8, 6), torch.randn(4, 3, 3, 2), torch.randn(4)
+    assert torch.allclose(reference_conv2d_unfold(x, weight, bias), F.conv2d(x, weight, bias), atol=1e-5)
+
+
+CORRECT = [
+    *[(check.conv2d_loops, a) for a in (loops_sum, loops_four, loops_unfold, loops_shift, loops_float64)],
+    *[(check.conv2d_unfold, a) for a in (unfold_matmul, unfold_einsum, unfold_loops)],
+    *[(check.conv_output_size, a) for a in (size_formula, size_floor, size_tensor, size_by_range)],
+    *[(check.conv_parameters, a) for a in (params_formula, params_module)],
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("exercise", "answer"), CORRECT, ids=lambda v: getattr(v, "__name__", None) or v.title)
+def test_correct_answers_pass_for_every_seed(exercise, answer, seed):
+    grade_in_process(exercise, answer, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "exercise", [check.conv2d_loops, check.conv2d_unfold, check.conv_output_size, check.conv_parameters]
+)
+def test_grader_inputs_vary_with_the_seed(exercise):
+    assert (
+        requests_for([exercise.key], 1)[exercise.key]["calls"] != requests_for([exercise.key], 2)[exercise.key]["calls"]
+    )
+
+
+@pytest.mark.parametrize("exercise", [check.conv2d_loops, check.conv2d_unfold])
+def test_the_kernel_is_asked_to_switch_the_library_convolution_off(exercise):
+    calls = requests_for([exercise.key], 0)[exercise.key]["calls"]
+    for targets in ["torch.nn.functional:conv2d", "torch:conv2d", "torch:convolution"]:
+        assert all(targets in request["forbid"] for request in calls)
+
+
+class Size(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+class ConvTensor(torch.Tensor):
+    pass
+
+
+def test_exact_types_only_cross_to_the_grader():
+    fails(check.conv_output_size, lambda n, k, padding=0, stride=1: Size(0), "Size", hidden=True)
+    fails(check.conv_parameters, lambda c_in, c_out, k: Size(0), "Size", hidden=True)
+    fails(check.conv_parameters, lambda c_in, c_out, k: True, "should return a number", hidden=True)
+    fails(
+        check.conv2d_loops,
+        lambda image, kernel: loops_unfold(image, kernel).as_subclass(ConvTensor),
+        "plain",
+        hidden=True,
+    )
+    fails(
+        check.conv2d_unfold,
+        lambda x, weight, bias: unfold_matmul(x, weight, bias).tolist(),
+        "torch.Tensor",
+        hidden=True,
+    )
+
+
+def test_wrong_answers_fail_on_the_grader_side_with_their_message():
+    fails(check.conv2d_loops, lambda image, kernel: loops_sum(image, kernel.flip(0, 1)), "flipped", hidden=True)
+    fails(
+        check.conv2d_unfold, lambda x, weight, bias: unfold_matmul(x, weight, 0 * bias), "bias is missing", hidden=True
+    )
+
+    def in_place(image, kernel):
+        image[0, 0] = 99
+        return loops_sum(image, kernel)
+
+    fails(check.conv2d_loops, in_place, "in place", hidden=True)
+
+
+def test_conv_parameters_messages_name_the_misconception_not_the_formula():
+    for answer, misconception in [
+        (lambda c_in, c_out, k: k * k * c_in * c_out, "biases are missing"),
+        (lambda c_in, c_out, k: (k * k + 1) * c_out, "c_in is forgotten"),
+        (lambda c_in, c_out, k: (c_in + 1) * c_out, "multiply by k*k"),
+        (lambda c_in, c_out, k: 7, "none of the usual slips"),
+    ]:
+        for hidden in (False, True):
+            message = fails(check.conv_parameters, answer, misconception, hidden=hidden)
+            assert "c_in + 1" not in message and "* c_out" not in message, message
+
+
+def conv2d_dynamic(x, weight, bias):  # looks F.conv2d up by a name the grader cannot read
+    return getattr(F, "conv" + "2d")(x, weight, bias)
+
+
+def test_library_convolution_is_switched_off_in_the_grader_run():
+    fails(check.conv2d_unfold, conv2d_dynamic, "calls F.conv2d", hidden=True)
+
+
+def loops_taken_before(image, kernel):  # `from torch.nn.functional import conv2d` before the check
+    return taken_conv2d(image[None, None], kernel[None, None])[0, 0]
+
+
+def loops_module(image, kernel):
+    conv = nn.Conv2d(1, 1, kernel.shape, bias=False)
+    conv.weight.data = kernel[None, None]
+    return conv(image[None, None])[0, 0].detach()
+
+
+@pytest.mark.parametrize(
+    ("exercise", "answer", "used"),
+    [
+        (check.conv2d_loops, loops_taken_before, "conv2d"),
+        (check.conv2d_loops, loops_module, "Conv2d"),
+        (check.conv2d_unfold, F.conv2d, "conv2d"),
+        (check.conv2d_unfold, torch.conv2d, "conv2d"),
+        (
+            check.conv2d_unfold,
+            lambda x, weight, bias: torch.convolution(x, weight, bias, (1, 1), (0, 0), (1, 1), False, (0, 0), 1),
+            "convolution",
+        ),
+        (check.conv2d_unfold, lambda x, weight, bias: torch.ops.aten.conv2d(x, weight, bias), "conv2d"),
+        (check.conv_parameters, lambda c_in, c_out, k: count_parameters(nn.Conv2d(c_in, c_out, k)), "count_parameters"),
+        (check.conv_parameters, reference_parameters, "reference_parameters"),
+        (check.conv2d_unfold, lambda x, weight, bias: reference_conv2d_unfold(x, weight, bias), "reference_conv2d"),
+        (
+            check.conv_output_size,
+            lambda n, k, padding=0, stride=1: layer_table(nn.Conv2d(1, 1, k, stride, padding), (1, n, n))[0][1][-1],
+            "layer_table",
+        ),
+    ],
+)
+def test_library_counterparts_are_refused(exercise, answer, used):
+    fails(exercise, answer, used, "write it yourself", hidden=True)

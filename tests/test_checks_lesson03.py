@@ -10,8 +10,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from check_helpers import fails, passes
+from mnist_course.checks import grade_in_process, requests_for
+from mnist_course.checks import lesson03 as graded
 from mnist_ref.checks import CheckFailed, NotAttempted, architecture
 from mnist_ref.checks import lesson03 as check
+from mnist_ref.checks.lesson03 import pooling
+from mnist_ref.checks.lesson03.networks import ask_net, head_cases, net_cases
 from mnist_ref.model import Net as ReferenceNet
 
 
@@ -137,8 +141,8 @@ def flatten_by_running(size=28):
 
 def test_flatten_reference_matches_the_real_layers():
     for size in (28, 29, 30, 32, 33, 36, 40):
-        assert check.reference_flatten_size(size) == flatten_by_running(size)
-    assert check.side_lengths(28) == [26, 24, 12, 10, 8, 4]
+        assert graded.reference_flatten_size(size) == flatten_by_running(size)
+    assert graded.side_lengths(28) == [26, 24, 12, 10, 8, 4]
 
 
 @pytest.mark.parametrize("answer", [flatten_right, flatten_by_running])
@@ -451,12 +455,12 @@ def test_net_missing_relu_is_named(missing):
     fails(check.Net, make_net(relus=(False,) * 5), "no ReLU at all")
 
 
-def test_net_detach_is_caught_by_hidden_gradient_check():
+def test_net_detach_is_caught_by_the_gradient_check():
     class Detached(SeqNet):
         def forward(self, x):
             return self.net(x).detach()
 
-    check.Net(Detached)
+    fails(check.Net, Detached, "grad")
     fails(check.Net, Detached, "grad", hidden=True)
 
 
@@ -503,7 +507,7 @@ def test_architecture_is_read_off_the_reference_model():
         "flatten → fc1 → ReLU → fc2 → log_softmax"
     )
     assert architecture.HEAD_ORDER == "flatten → fc1 → ReLU → fc2 → log_softmax"
-    assert architecture.side_lengths(29, pools_round_up=True) == [27, 25, 13, 11, 9, 5]
+    assert graded.side_lengths(29, pools_round_up=True) == [27, 25, 13, 11, 9, 5]
 
 
 def test_reference_forward_replays_the_reference_model():
@@ -529,3 +533,253 @@ def test_reading_the_architecture_leaves_the_random_state_alone():
     importlib.reload(architecture)  # what importing the checks of lesson 03 does
     assert torch.equal(torch.get_rng_state(), state)
     assert architecture.ROLES == ("conv1", "conv2", "conv3", "conv4", "fc1", "fc2")
+
+
+# --- the grader's side: seeds, exact types, the library's own answers ------------------------------
+
+
+CORRECT = [
+    *[(check.max_pool_2x2, a) for a in (pool_reshape, pool_unfold, pool_loops, pool_stack)],
+    *[(check.flatten_size, a) for a in (flatten_right, flatten_by_running)],
+    *[(check.ClassifierHead, a) for a in (Head, SequentialHead)],
+    *[(check.Net, a) for a in (AttrNet, SeqNet, ReversedDefinitionNet, make_net())],
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("exercise", "answer"), CORRECT, ids=lambda v: getattr(v, "__name__", None) or v.title)
+def test_correct_answers_pass_for_every_seed(exercise, answer, seed):
+    grade_in_process(exercise, answer, seed=seed)
+
+
+def test_visible_expected_values_are_the_references():
+    for size, (side, walk) in pooling.VISIBLE_SIZES.items():
+        assert graded.reference_flatten_size(size) == 256 * side * side and graded.walk_text(size) == walk
+
+
+@pytest.mark.parametrize("key", ["lesson03.max_pool_2x2", "lesson03.flatten_size"])
+def test_grader_inputs_vary_with_the_seed(key):
+    assert requests_for([key], 1)[key]["calls"] != requests_for([key], 2)[key]["calls"]
+
+
+def test_grader_models_vary_with_the_seed():
+    assert net_cases(1)[1:] != net_cases(2)[1:] and head_cases(1)[1:] != head_cases(2)[1:]
+    assert net_cases(5)[0] == net_cases(0)[0]  # the visible case is always judged too
+
+
+def test_the_kernel_is_asked_to_switch_the_library_pooling_off():
+    for request in requests_for(["lesson03.max_pool_2x2"], 0)["lesson03.max_pool_2x2"]["calls"]:
+        assert {"torch.nn.functional:max_pool2d", "torch:max_pool2d"} <= set(request["forbid"])
+
+
+class Size(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+class PoolTensor(torch.Tensor):
+    pass
+
+
+class AnyScores:
+    """An always-equal 'output'."""
+
+    def __eq__(self, other):
+        return True
+
+    shape = (2, 10)
+
+
+def test_exact_types_only_cross_to_the_grader():
+    fails(check.flatten_size, lambda size=28: Size(4096), "Size", hidden=True)
+    fails(check.flatten_size, lambda size=28: str(flatten_right(size)), "str", hidden=True)
+    fails(check.max_pool_2x2, lambda x: pool_reshape(x).as_subclass(PoolTensor), "plain", hidden=True)
+
+    class Scores(SeqNet):
+        def forward(self, x):
+            self.net(x)
+            return AnyScores()
+
+    fails(check.Net, Scores, "should be a torch.Tensor, got AnyScores", hidden=True)
+
+
+def library_pool_alias(x):
+    return max_pool2d_taken_before(x, 2)
+
+
+max_pool2d_taken_before = F.max_pool2d  # `from torch.nn.functional import max_pool2d` before the check
+
+
+class WrappedReference(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = ReferenceNet()
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+class HiddenReference(nn.Module):
+    """Reaches the reference Net through a string, which describe() cannot follow: its submodule type shows it."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = getattr(importlib.import_module("mnist_ref.model"), "N" + "et")()
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+class HeadFromReference(nn.Module):
+    def __init__(self):
+        super().__init__()
+        net = ReferenceNet()
+        self.fc1, self.fc2 = net.fc1, net.fc2
+
+    def forward(self, x):
+        return F.log_softmax(self.fc2(F.relu(self.fc1(torch.flatten(x, 1)))), dim=1)
+
+
+class ReplayNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.params = nn.ParameterList([nn.Parameter(p) for p in architecture.reference_params(0)])
+
+    def forward(self, x):
+        return architecture.reference_forward(list(self.params), x)
+
+
+@pytest.mark.parametrize(
+    ("exercise", "answer", "used"),
+    [
+        (check.max_pool_2x2, lambda x: F.max_pool2d(x, 2), "torch.nn.functional.max_pool2d"),
+        (check.max_pool_2x2, lambda x: torch.max_pool2d(x, 2), "max_pool2d"),
+        (check.max_pool_2x2, lambda x: F.max_pool2d_with_indices(x, 2)[0], "max_pool2d_with_indices"),
+        (check.max_pool_2x2, nn.MaxPool2d(2), "torch.nn.modules.pooling.MaxPool2d"),
+        (check.max_pool_2x2, library_pool_alias, "torch.nn.functional.max_pool2d"),
+        (check.flatten_size, graded.reference_flatten_size, "reference_flatten_size"),
+        (check.Net, ReferenceNet, "mnist_ref.model.Net"),
+        (check.Net, WrappedReference, "mnist_ref.model.Net"),
+        (check.Net, ReplayNet, "reference_forward"),
+        (check.ClassifierHead, HeadFromReference, "mnist_ref.model.Net"),
+    ],
+)
+def test_library_counterparts_are_refused(exercise, answer, used):
+    fails(exercise, answer, used, "write it yourself", hidden=True)
+
+
+def test_a_reference_net_out_of_describes_reach_is_refused_by_its_submodule_type():
+    fails(check.Net, HiddenReference, "reference Net", hidden=True)
+    fails(check.Net, HiddenReference, "reference Net")
+
+
+def test_honest_pooling_with_max_and_unfold_is_not_library():
+    def pool_max(x):
+        return x.unfold(2, 2, 2).unfold(3, 2, 2).flatten(-2).max(dim=-1).values
+
+    def pool_torch_max(x):
+        windows = F.unfold(x.flatten(0, 1).unsqueeze(1), 2, stride=2)
+        n, c, h, w = x.shape
+        return torch.max(windows, dim=1).values.reshape(n, c, h // 2, w // 2)
+
+    for answer in (pool_max, pool_torch_max):
+        passes(check.max_pool_2x2, answer)
+
+
+def test_malformed_reports_are_refused():
+    data = ask_net(SeqNet, 0)
+    data["cases"][1]["trace"]["layers"][0]["in_channels"] = -1
+    with pytest.raises(CheckFailed, match="malformed"):
+        graded.judge_net(data, 0)
+    with pytest.raises(CheckFailed, match="not run on the grader's inputs"):
+        graded.judge_net({"cases": data["cases"][:1]}, 0)
+
+
+def test_a_model_with_other_gradients_is_caught():
+    class HalfGradient(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad / 2
+
+    class Scaled(SeqNet):
+        def forward(self, x):
+            return HalfGradient.apply(self.net(x))
+
+    fails(check.Net, Scaled, "gradient that reaches")
+
+
+# --- issue #13: no visible "correct" for the wrong answers the grader rejects ----------------------
+
+
+def ceil_pools(size=28):
+    for _ in range(2):
+        size = -(-(size - 4) // 2)
+    return 256 * size * size
+
+
+class DetachedNet(SeqNet):
+    def forward(self, x):
+        return self.net(x).detach()
+
+
+VISIBLY_WRONG = [
+    *[
+        (check.max_pool_2x2, a)
+        for a in (
+            lambda x: F.avg_pool2d(x, 2),
+            lambda x: pool_reshape(x).clamp(min=0),
+            lambda x: pool_reshape(x).transpose(2, 3),
+            lambda x: F.max_pool2d(x, 2),
+            lambda x: x.reshape(*x.shape[:2], x.shape[2] // 2, x.shape[3] // 2, 2, 2).amax(dim=(4, 5)),
+            lambda x: torch.maximum(
+                torch.maximum(x[..., :-1, :-1], x[..., 1:, :-1]), torch.maximum(x[..., :-1, 1:], x[..., 1:, 1:])
+            ),
+        )
+    ],
+    *[(check.flatten_size, lambda size=28, v=v: v) for v in (4096, 4096.0, 16384, 25600, 102400, 9216, 6400, 16)],
+    *[
+        (check.ClassifierHead, a)
+        for a in (
+            head_variant(final=lambda z: F.softmax(z, dim=1)),
+            head_variant(final=lambda z: F.log_softmax(z, dim=0)),
+            head_variant(relu=False),
+            head_variant(flatten=torch.flatten),
+            head_variant(final=lambda z: F.log_softmax(F.relu(z), dim=1)),
+        )
+    ],
+    *[
+        (check.Net, a)
+        for a in (
+            ReferenceNet,
+            DetachedNet,
+            make_net(pool=lambda x: F.avg_pool2d(x, 2)),
+            make_net(pools=(True, False), fc1_in=16384),
+            make_net(padding=1, fc1_in=12544),
+            make_net(relus=(True, True, False, True, True)),
+            make_net(final=lambda z: F.log_softmax(z, dim=0)),
+            make_net(extra=True),
+        )
+    ],
+]
+
+
+@pytest.mark.parametrize(("exercise", "answer"), VISIBLY_WRONG, ids=lambda v: getattr(v, "title", None) or "")
+def test_visible_checks_call_no_typical_wrong_answer_correct(exercise, answer, capsys):
+    with pytest.raises(CheckFailed):
+        exercise(answer)
+    assert "correct." not in capsys.readouterr().out
+
+
+def test_a_constant_flatten_size_fails_visibly_on_the_size_the_text_names():
+    fails(check.flatten_size, lambda size=28: 4096, "flatten_size(32) returned 4,096; expected 6,400")
+
+
+def test_what_the_visible_flatten_check_cannot_see_it_says_it_did_not_check(capsys):
+    check.flatten_size(ceil_pools)  # 28 and 32 stay even all along: the pools never round
+    assert "odd ones too, are checked when graded" in capsys.readouterr().out

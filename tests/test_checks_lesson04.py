@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.optim.sgd import sgd as torch_sgd
 
-from check_helpers import not_attempted
+from check_helpers import fails, not_attempted
+from mnist_course.checks import grade_in_process
+from mnist_course.checks.lesson04 import reference_sgd_momentum_step, reference_test, reference_train
 from mnist_ref import engine
 from mnist_ref.checks import CheckFailed, NotAttempted
 from mnist_ref.checks import lesson04 as check
@@ -54,6 +59,16 @@ def log_probs_item(log_probs, targets):
     return torch.tensor(-log_probs[torch.arange(len(targets)), targets].mean().item())
 
 
+def nll_torch_tensor_requires_grad(log_probs, targets):  # a number re-wrapped: backward reaches nothing
+    value = -log_probs[torch.arange(len(targets)), targets].mean().item()
+    return torch.tensor(value, requires_grad=True)
+
+
+def test_nll_loss_must_stay_connected_to_its_input():
+    check.nll_loss(nll_torch_tensor_requires_grad)  # the visible check looks at the value only
+    fails(check.nll_loss, nll_torch_tensor_requires_grad, "connected to log_probs", hidden=True)
+
+
 def test_nll_loss_in_place_change_is_refused():
     def in_place(log_probs, targets):
         log_probs.neg_()
@@ -61,11 +76,15 @@ def test_nll_loss_in_place_change_is_refused():
 
     with pytest.raises(CheckFailed, match="in place"):
         check.nll_loss(in_place)
+    with pytest.raises(CheckFailed, match="in place"):
+        check.nll_loss.hidden(in_place)
 
 
 def test_nll_loss_not_attempted():
     with pytest.raises(NotAttempted, match="not attempted yet"):
         check.nll_loss(not_attempted)
+    with pytest.raises(NotAttempted, match="not attempted yet"):
+        check.nll_loss.hidden(not_attempted)
 
 
 # --- sgd_momentum_step -------------------------------------------------------------------------
@@ -141,6 +160,8 @@ def test_sgd_accepts_right_answers(answer):
 def test_sgd_explains_wrong_answers(answer, message):
     with pytest.raises(CheckFailed, match=message):
         check.sgd_momentum_step(answer)
+    with pytest.raises(CheckFailed, match=message):
+        check.sgd_momentum_step.hidden(answer)
 
 
 def test_sgd_not_attempted():
@@ -149,7 +170,7 @@ def test_sgd_not_attempted():
 
 
 def test_reference_sgd_matches_torch():
-    check.sgd_momentum_step.hidden(check.reference_sgd_momentum_step)
+    check.sgd_momentum_step.hidden(reference_sgd_momentum_step)
 
 
 # --- train -------------------------------------------------------------------------------------
@@ -215,10 +236,7 @@ def train_variant(**bugs):
     return answer
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [train_right, train_zero_grad_after_step, lambda m, d, loader, o: engine.train(m, d, loader, o, progress=False)],
-)
+@pytest.mark.parametrize("answer", [train_right, train_zero_grad_after_step])
 def test_train_accepts_right_answers(answer):
     check.train(answer)
     check.train.hidden(answer)
@@ -241,6 +259,8 @@ def test_train_accepts_right_answers(answer):
 def test_train_explains_wrong_answers(bug, message):
     with pytest.raises(CheckFailed, match=message):
         check.train(train_variant(**{bug: True}))
+    with pytest.raises(CheckFailed, match=message):
+        check.train.hidden(train_variant(**{bug: True}))
 
 
 def test_train_checks_write_no_warnings(recwarn):
@@ -257,6 +277,8 @@ def test_train_needs_one_step_per_batch():
 
     with pytest.raises(CheckFailed, match="once per batch"):
         check.train(two_steps)
+    with pytest.raises(CheckFailed, match="once per batch"):
+        check.train.hidden(two_steps)
 
 
 def test_train_under_no_grad_is_refused():
@@ -269,6 +291,8 @@ def test_train_under_no_grad_is_refused():
 
     with pytest.raises(CheckFailed, match="without autograd"):
         check.train(no_grad)
+    with pytest.raises(CheckFailed, match="without autograd"):
+        check.train.hidden(no_grad)
 
 
 def test_train_not_attempted():
@@ -337,9 +361,7 @@ def evaluate_variant(**bugs):
     return answer
 
 
-@pytest.mark.parametrize(
-    "answer", [evaluate_right, evaluate_inference_mode, lambda m, d, loader: engine.test(m, d, loader, progress=False)]
-)
+@pytest.mark.parametrize("answer", [evaluate_right, evaluate_inference_mode])
 def test_test_accepts_right_answers(answer):
     check.test(answer)
     check.test.hidden(answer)
@@ -359,8 +381,185 @@ def test_test_accepts_right_answers(answer):
 def test_test_explains_wrong_answers(bug, message):
     with pytest.raises(CheckFailed, match=message):
         check.test(evaluate_variant(**{bug: True}))
+    with pytest.raises(CheckFailed, match=message):
+        check.test.hidden(evaluate_variant(**{bug: True}))
 
 
 def test_test_not_attempted():
     with pytest.raises(NotAttempted, match="not attempted yet"):
         check.test(not_attempted)
+
+
+# --- graded: right answers written other ways, exact types, the library refused ------------------
+
+
+def nll_numpy_middle(log_probs, targets):  # numpy picks the rows; torch keeps the graph
+    rows = torch.from_numpy(np.arange(len(targets)))
+    return log_probs[rows, targets].sum().neg() / len(targets)
+
+
+def sgd_fused_in_place(params, grads, velocities, lr, momentum):  # add(..., alpha=-lr): another rounding
+    new_v = []
+    for p, g, v in zip(params, grads, velocities):
+        v = g.clone() if v is None else v.mul_(momentum).add_(g)
+        p.add_(v, alpha=-lr)
+        new_v.append(v)
+    return tuple(params), new_v
+
+
+def train_noisy(model, device, train_loader, optimizer):  # prints, stderr, a progress bar, float sums
+    import sys
+
+    from tqdm.auto import tqdm
+
+    print("training...")
+    print("to stderr", file=sys.stderr)
+    model.train()
+    losses, hits, seen = [], 0.0, 0
+    for data, target in tqdm(train_loader, desc="train"):
+        optimizer.zero_grad(set_to_none=False)
+        output = model(data.to(device))
+        loss = F.nll_loss(output, target.to(device), reduction="sum") / len(target)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        hits += float((output.argmax(1) == target).float().sum())
+        seen += len(target)
+    return float(np.float64(hits) / seen * 100), losses
+
+
+def evaluate_summed(model, device, test_loader):  # sums then divides; numpy in the middle
+    model.eval()
+    losses, correct, total = [], 0, 0
+    with torch.no_grad():
+        for data, target in test_loader:
+            output = model(data)
+            losses.append(F.nll_loss(output, target, reduction="sum").item() / len(target))
+            correct += int(np.sum(output.argmax(dim=1).numpy() == target.numpy()))
+            total += len(target)
+    return correct * 100 / total, losses
+
+
+GRADED_RIGHT = [
+    (check.nll_loss, nll_right),
+    (check.nll_loss, nll_gather),
+    (check.nll_loss, nll_numpy_middle),
+    (check.sgd_momentum_step, sgd_right),
+    (check.sgd_momentum_step, sgd_in_place_zeros),
+    (check.sgd_momentum_step, sgd_fused_in_place),
+    (check.train, train_right),
+    (check.train, train_zero_grad_after_step),
+    (check.train, train_noisy),
+    (check.train, reference_train),
+    (check.test, evaluate_right),
+    (check.test, evaluate_inference_mode),
+    (check.test, evaluate_summed),
+    (check.test, reference_test),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("exercise, answer", GRADED_RIGHT, ids=lambda v: getattr(v, "__name__", None))
+def test_graded_right_answers_pass_for_every_seed(exercise, answer, seed):
+    grade_in_process(exercise, answer, seed=seed)
+
+
+class Anything(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+
+class LossTensor(torch.Tensor):
+    pass
+
+
+@pytest.mark.parametrize(
+    "exercise, answer, fragment",
+    [
+        (check.nll_loss, lambda lp, t: Anything(0.0), "got Anything"),
+        (check.nll_loss, lambda lp, t: nll_right(lp, t).as_subclass(LossTensor), "got LossTensor"),
+        (check.sgd_momentum_step, lambda *args: Anything(0.0), "returned"),
+        (check.train, lambda m, d, loader, o: (Anything(0.0), train_right(m, d, loader, o)[1]), "returned"),
+        (check.test, lambda m, d, loader: (evaluate_right(m, d, loader)[0], [Anything(0.0)] * 3), "returned"),
+        (
+            check.test,
+            lambda m, d, loader: (str(evaluate_right(m, d, loader)[0]), evaluate_right(m, d, loader)[1]),
+            "number",
+        ),
+    ],
+)
+def test_graded_results_must_be_plain_values(exercise, answer, fragment):
+    fails(exercise, answer, fragment, hidden=True)
+
+
+def sgd_by_torch(params, grads, velocities, lr, momentum):
+    tensors = [p.clone().requires_grad_(True) for p in params]
+    optimizer = torch.optim.SGD(tensors, lr=lr, momentum=momentum)
+    for t, g, v in zip(tensors, grads, velocities):
+        t.grad = g.clone()
+        if v is not None:
+            optimizer.state[t]["momentum_buffer"] = v.clone()
+    optimizer.step()
+    return [t.detach() for t in tensors], [optimizer.state[t].get("momentum_buffer", t.grad) for t in tensors]
+
+
+def sgd_functional(params, grads, velocities, lr, momentum):
+    params, velocities = [p.clone() for p in params], list(velocities)
+    torch_sgd(
+        params, grads, velocities, weight_decay=0, momentum=momentum, lr=lr, dampening=0, nesterov=False, maximize=False
+    )
+    return params, [v if v is not None else g for v, g in zip(velocities, grads)]
+
+
+@pytest.mark.parametrize(
+    "exercise, answer, fragment",
+    [
+        (check.nll_loss, F.nll_loss, "torch.nn.functional.nll_loss"),
+        (check.nll_loss, nll_builtin, "by indexing"),
+        (check.nll_loss, nn.NLLLoss(), "torch.nn.modules.loss.NLLLoss"),
+        (check.nll_loss, lambda lp, t: F.cross_entropy(lp, t), "cross_entropy"),
+        (check.sgd_momentum_step, sgd_by_torch, "torch.optim.sgd.SGD"),
+        (check.sgd_momentum_step, sgd_functional, "torch.optim.sgd.sgd"),
+        (check.train, engine.train, "mnist_ref.engine.train"),
+        (check.train, lambda m, d, loader, o: engine.train(m, d, loader, o, progress=False), "mnist_ref.engine.train"),
+        (check.test, engine.test, "mnist_ref.engine.test"),
+        (check.test, lambda m, d, loader: engine.test(m, d, loader, progress=False), "mnist_ref.engine.test"),
+    ],
+)
+def test_graded_library_counterparts_are_refused(exercise, answer, fragment):
+    fails(exercise, answer, fragment, "write it yourself", hidden=True)
+
+
+def test_graded_train_replays_the_state_after_the_call():
+    """The replayed train leaves the grader's spy model and optimizer as the learner's call left them."""
+    from mnist_course.checks.lesson04 import check_train
+    from mnist_course.checks.replay import Recorder, Replayer
+    from mnist_ref.checks.grading import answer_call
+
+    recorder = Recorder(reference_train, "train")
+    check_train(recorder, 0)
+    outcomes = [answer_call(train_right, call) for call in recorder.calls]
+    seen = []
+
+    def spying_check(answer, seed):  # the first call check_train makes, then a look at its fixtures
+        model = check.make_model("linear", 0)
+        optimizer = check.CountingSGD(model.parameters(), lr=0.05, momentum=0.9)
+        model.eval()
+        answer(model, check.CPU, check.synthetic_batches(0, (8, 8, 5)), optimizer)
+        seen.append((model, optimizer))
+
+    spying_check(Replayer(recorder.calls, outcomes, "train"), 0)
+    model, optimizer = seen[0]
+    assert optimizer.steps == 3 and len(model.calls) == 3 and model.training
+    assert all(p.grad is not None for p in model.parameters())
+    assert all("momentum_buffer" in optimizer.state[p] for p in model.parameters())
+    expected = check.make_model("linear", 0)
+    train_right(
+        expected,
+        check.CPU,
+        check.synthetic_batches(0, (8, 8, 5)),
+        torch.optim.SGD(expected.parameters(), lr=0.05, momentum=0.9),
+    )
+    assert all(torch.allclose(a, b) for a, b in zip(model.parameters(), expected.parameters()))

@@ -5,12 +5,26 @@ from __future__ import annotations
 import statistics
 
 import pytest
+import torch
 
-from check_helpers import not_attempted
+from check_helpers import fails, not_attempted
+from mnist_course.checks import grade_in_process, requests_for
+from mnist_course.checks.lesson05 import (
+    STRICT_HISTORIES,
+    reference_diagnose,
+    reference_run,
+    reference_run_training,
+    reference_step_lr,
+    seeded_histories,
+    seeded_run,
+    seeded_step_lr_cases,
+)
 from mnist_ref import engine
 from mnist_ref.checks import CheckFailed, NotAttempted
 from mnist_ref.checks import lesson05 as check
+from mnist_ref.checks.lesson05.schedule import library_run
 from mnist_ref.engine import History
+from mnist_ref.recipes import step_lr_schedule
 
 # --- step_lr -----------------------------------------------------------------------------------
 
@@ -23,7 +37,7 @@ def step_lr_loop(epoch, base_lr, step_size, gamma):  # also right: multiply as S
     return lr
 
 
-@pytest.mark.parametrize("answer", [check.reference_step_lr, step_lr_loop])
+@pytest.mark.parametrize("answer", [reference_step_lr, step_lr_loop])
 def test_step_lr_accepts_right_answers(answer):
     check.step_lr(answer)
     check.step_lr.hidden(answer)
@@ -126,7 +140,7 @@ def run_variant(**bugs):
     return answer
 
 
-@pytest.mark.parametrize("answer", [check.reference_run_training, run_training_right, run_training_dict])
+@pytest.mark.parametrize("answer", [reference_run_training, run_training_right, run_training_dict])
 def test_run_training_accepts_right_answers(answer):
     check.run_training(answer)
     check.run_training.hidden(answer)
@@ -149,6 +163,8 @@ def test_run_training_accepts_right_answers(answer):
 def test_run_training_explains_wrong_answers(bug, message):
     with pytest.raises(CheckFailed, match=message):
         check.run_training(run_variant(**{bug: True}))
+    with pytest.raises(CheckFailed, match=message):  # the grader, from the data the learner's kernel reports
+        check.run_training.hidden(run_variant(**{bug: True}))
 
 
 def test_run_training_step_first_with_lr_read_before_is_caught():
@@ -174,7 +190,7 @@ def test_run_training_step_first_with_lr_read_before_is_caught():
 
 def test_run_training_wrong_epoch_count():
     def answer(model, device, train_loader, test_loader, optimizer, scheduler, epochs):
-        return check.reference_run_training(
+        return reference_run_training(
             model, device, train_loader, test_loader, optimizer, scheduler, epochs + 1, progress=False
         )
 
@@ -198,7 +214,7 @@ def diagnose_right(history):
     return "overfitting" if overfit else "good fit"
 
 
-@pytest.mark.parametrize("answer", [check.reference_diagnose, diagnose_right])
+@pytest.mark.parametrize("answer", [reference_diagnose, diagnose_right])
 def test_diagnose_accepts_right_answers(answer):
     check.diagnose(answer)
     check.diagnose.hidden(answer)
@@ -207,7 +223,7 @@ def test_diagnose_accepts_right_answers(answer):
 def diagnose_overfit_first(history):
     if history.train_acc[-1] - history.test_acc[-1] > 1.5:
         return "overfitting"
-    return check.reference_diagnose(history)
+    return reference_diagnose(history)
 
 
 def diagnose_first_loss(history):
@@ -242,12 +258,12 @@ def diagnose_best_epoch(history):
             for k in ("train_acc", "train_loss", "test_acc", "test_loss", "lr", "epoch_seconds")
         )
     )
-    return check.reference_diagnose(h)
+    return reference_diagnose(h)
 
 
 def diagnose_mutating(history):
     history.train_acc.append(0)
-    return check.reference_diagnose(history)
+    return reference_diagnose(history)
 
 
 @pytest.mark.parametrize(
@@ -269,9 +285,207 @@ def test_diagnose_explains_wrong_answers(answer, message):
 
 
 def test_diagnose_visible_examples_cover_every_label():
-    assert sorted(check.reference_diagnose(h) for h in check.EXAMPLES.values()) == sorted(check.LABELS)
+    assert sorted(reference_diagnose(h) for h in check.EXAMPLES.values()) == sorted(check.LABELS)
 
 
 def test_diagnose_not_attempted():
     with pytest.raises(NotAttempted, match="not attempted yet"):
         check.diagnose(not_attempted)
+
+
+# --- what the visible checks catch: no typical wrong answer is called correct ---------------------
+
+
+def diagnose_rule2_first(history):
+    gap = history.train_acc[-1] - history.test_acc[-1]
+    if gap > 1.5 or history.test_loss[-1] > 1.2 * min(history.test_loss):
+        return "overfitting"
+    return "underfitting" if history.train_acc[-1] < 97 else "good fit"
+
+
+def diagnose_gap_only(history):
+    if history.train_acc[-1] < 97:
+        return "underfitting"
+    return "overfitting" if history.train_acc[-1] - history.test_acc[-1] > 1.5 else "good fit"
+
+
+def diagnose_loss_only(history):
+    if history.train_acc[-1] < 97:
+        return "underfitting"
+    return "overfitting" if history.test_loss[-1] > 1.2 * min(history.test_loss) else "good fit"
+
+
+def diagnose_test_accuracy_rule1(history):
+    if history.test_acc[-1] < 97:
+        return "underfitting"
+    return diagnose_right(history)
+
+
+def diagnose_non_strict_train(history):
+    return "underfitting" if history.train_acc[-1] <= 97 else diagnose_right(history)
+
+
+def diagnose_non_strict_gap(history):
+    if history.train_acc[-1] >= 97 and history.train_acc[-1] - history.test_acc[-1] >= 1.5:
+        return "overfitting"
+    return diagnose_right(history)
+
+
+def diagnose_mean_accuracy(history):
+    train, test = statistics.fmean(history.train_acc), statistics.fmean(history.test_acc)
+    if train < 97:
+        return "underfitting"
+    if train - test > 1.5 or history.test_loss[-1] > 1.2 * min(history.test_loss):
+        return "overfitting"
+    return "good fit"
+
+
+class AlwaysEqualStr(str):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = str.__hash__
+
+
+DIAGNOSE_WRONG = [
+    diagnose_overfit_first,
+    diagnose_rule2_first,
+    diagnose_first_loss,
+    diagnose_any_rise,
+    diagnose_non_strict,
+    diagnose_non_strict_train,
+    diagnose_non_strict_gap,
+    diagnose_gap_only,
+    diagnose_loss_only,
+    diagnose_test_accuracy_rule1,
+    diagnose_mean_accuracy,
+    diagnose_best_epoch,
+    diagnose_mutating,
+    lambda h: "good fit",
+    lambda h: "Overfitting",
+    lambda h: AlwaysEqualStr("?"),
+]
+
+
+@pytest.mark.parametrize("answer", DIAGNOSE_WRONG, ids=lambda a: a.__name__)
+def test_diagnose_visible_check_calls_no_typical_wrong_answer_correct(answer):
+    fails(check.diagnose, answer)
+    fails(check.diagnose, answer, hidden=True)
+
+
+STEP_LR_WRONG = [
+    lambda e, lr, s, g: lr * g ** (e // s),
+    lambda e, lr, s, g: lr * g ** max(0, (e - 2) // s),
+    lambda e, lr, s, g: lr * g ** ((e - 1) / s),
+    lambda e, lr, s, g: lr * g * ((e - 1) // s) if e > s else lr,
+    lambda e, lr, s, g: lr * g,
+    lambda e, lr, s, g: lr if e <= 15 else lr * g,  # the course schedule only
+    lambda e, lr, s, g: str(lr),
+]
+
+
+@pytest.mark.parametrize("answer", STEP_LR_WRONG)
+def test_step_lr_visible_check_calls_no_typical_wrong_answer_correct(answer):
+    fails(check.step_lr, answer)
+
+
+def test_diagnose_visible_labels_are_the_rules():
+    assert [reference_diagnose(h) for h, _ in check.VISIBLE_CASES] == [want for _, want in check.VISIBLE_CASES]
+
+
+def test_run_training_visible_expectation_is_the_reference():
+    """The visible check compares with mnist_ref.fit; the grader with its own reference loop: the same numbers."""
+    for run in (check.VISIBLE_RUN, seeded_run(0), seeded_run(1)):
+        (fit_weights, fit_history), (ref_weights, ref_history) = library_run(run), reference_run(run)
+        assert all(torch.equal(fit_weights[k], ref_weights[k]) for k in ref_weights)
+        for key in ("train_acc", "train_loss", "test_acc", "test_loss", "lr"):
+            assert fit_history[key] == ref_history[key]
+
+
+def test_step_lr_reference_is_steplr():
+    for base_lr, step_size, gamma, epochs in seeded_step_lr_cases(0) + [(0.01, 15, 0.1, 20)]:
+        expected = step_lr_schedule(base_lr, step_size, gamma, epochs)
+        got = [reference_step_lr(e, base_lr, step_size, gamma) for e in range(1, epochs + 1)]
+        assert got == pytest.approx(expected, rel=1e-9)
+
+
+# --- the grader's side: seeds, exact types, the library's own answers ------------------------------
+
+CORRECT = [
+    (check.step_lr, reference_step_lr),
+    (check.step_lr, step_lr_loop),
+    (check.run_training, run_training_right),
+    (check.run_training, run_training_dict),
+    (check.diagnose, diagnose_right),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("exercise", "answer"), CORRECT, ids=lambda v: getattr(v, "__name__", None) or v.title)
+def test_correct_answers_pass_for_every_seed(exercise, answer, seed):
+    grade_in_process(exercise, answer, seed=seed)
+
+
+def test_grader_inputs_vary_with_the_seed():
+    for exercise in (check.step_lr, check.run_training, check.diagnose):
+        assert requests_for([exercise.key], 1) != requests_for([exercise.key], 2), exercise.title
+    assert seeded_histories(1) != seeded_histories(2)
+
+
+def test_strict_histories_cover_every_label():
+    labels = [reference_diagnose(h) for s in range(3) for h in seeded_histories(s)] + [
+        reference_diagnose(h) for h in STRICT_HISTORIES
+    ]
+    assert set(labels) == set(check.LABELS)
+
+
+class Rate(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+
+class MyHistory(History):
+    pass
+
+
+def test_exact_types_only_cross_to_the_grader():
+    fails(check.step_lr, lambda e, lr, s, g: Rate(reference_step_lr(e, lr, s, g)), "Rate", hidden=True)
+    fails(check.diagnose, lambda h: AlwaysEqualStr(reference_diagnose(h)), "AlwaysEqualStr", hidden=True)
+
+    def run_training_subclass(*args, **kwargs):
+        return MyHistory(**run_training_right(*args, **kwargs).to_dict())
+
+    fails(check.run_training, run_training_subclass, "MyHistory", hidden=True)
+
+
+def step_lr_with_steplr(epoch, base_lr, step_size, gamma):
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
+    for _ in range(epoch - 1):
+        optimizer.step()
+        scheduler.step()
+    return optimizer.param_groups[0]["lr"]
+
+
+def run_training_with_fit(model, device, train_loader, test_loader, optimizer, scheduler, epochs, progress=True):
+    return engine.fit(model, device, train_loader, test_loader, epochs, optimizer=optimizer, scheduler=scheduler)
+
+
+@pytest.mark.parametrize(
+    ("exercise", "answer", "used"),
+    [
+        (check.step_lr, step_lr_with_steplr, "torch.optim.lr_scheduler.StepLR"),
+        (check.step_lr, lambda e, lr, s, g: step_lr_schedule(lr, s, g, e)[-1], "mnist_ref.recipes.step_lr_schedule"),
+        (
+            check.step_lr,
+            lambda e, lr, s, g: __import__("mnist_ref").recipes.step_lr_schedule(lr, s, g, e)[-1],
+            "step_lr_schedule",
+        ),
+        (check.run_training, run_training_with_fit, "mnist_ref.engine.fit"),
+    ],
+)
+def test_library_counterparts_are_refused(exercise, answer, used):
+    exercise(answer)  # the library's answer is right: the visible check says so...
+    fails(exercise, answer, used, "write it yourself", hidden=True)  # ...but it earns nothing

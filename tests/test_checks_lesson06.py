@@ -7,10 +7,11 @@ import os
 import pytest
 import torch
 
+import mnist_ref
 from check_helpers import assert_not_attempted, fails
+from mnist_course.checks import grade_in_process
 from mnist_ref import Net, load_checkpoint
 from mnist_ref.checks import lesson06 as check
-from mnist_ref.device import choose_device as library_choose_device
 
 
 @pytest.mark.parametrize(
@@ -24,8 +25,14 @@ def test_untouched_exercise_is_not_attempted(exercise):
 
 
 def choose_device(cuda_available, mps_available, preferred=None):
-    """The lesson's answer: the library's rule, the wish read as the lesson asks (argument, then $MNIST_DEVICE)."""
-    return str(library_choose_device(cuda_available, mps_available, preferred or os.environ.get("MNIST_DEVICE")))
+    """The lesson's answer, written out (the library's own rule is refused as an answer)."""
+    requested = (preferred or os.environ.get("MNIST_DEVICE") or "auto").strip().lower()
+    if requested == "auto":
+        return "cuda" if cuda_available else "mps" if mps_available else "cpu"
+    available = {"cpu": True, "cuda": cuda_available, "mps": mps_available}
+    if not available.get(requested, False):
+        raise ValueError(f"device {requested!r} is unknown or not available here")
+    return requested
 
 
 def test_choose_device_right_answer(monkeypatch):
@@ -92,11 +99,9 @@ def move_batch(data, target, device):
 
 
 def test_move_batch_right_answers():
-    from mnist_ref import to_device
-
     for answer in (
         move_batch,
-        to_device,
+        lambda d, t, dev: tuple(x.to(dev, non_blocking=torch.device(dev).type == "cuda") for x in (d, t)),
         lambda d, t, dev: (d.to(device=dev, non_blocking=True), t.to(device=dev, non_blocking=True)),
     ):
         check.move_batch(answer)
@@ -213,3 +218,85 @@ def test_amp_enabled_any_gpu():
 
 def test_amp_enabled_not_bool():
     fails(check.amp_enabled, lambda d: torch.tensor(torch.device(d).type == "cuda"), "True or False")
+
+
+# --- graded in the grader's process: seeds, exact types, the library's own answers -----------------
+
+
+def amp_by_name(device):
+    return str(device).split(":")[0] == "cuda"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("exercise", "answer"),
+    [
+        (check.choose_device, choose_device),
+        (check.choose_device, lambda c, m, p=None: torch.device(choose_device(c, m, p))),
+        (check.move_batch, move_batch),
+        (check.amp_enabled, lambda d: torch.device(d).type == "cuda"),
+        (check.amp_enabled, amp_by_name),
+        (check.load_for_inference, load_for_inference),
+        (check.load_for_inference, load_with_reference),
+    ],
+)
+def test_right_answers_pass_for_every_seed(exercise, answer, seed):
+    grade_in_process(exercise, answer, seed=seed)
+
+
+def test_choose_device_seeded_situations_vary():
+    from mnist_ref.checks.lesson06.device_choice import choice_situations
+
+    assert choice_situations(0) != choice_situations(1)
+    assert choice_situations(3) == choice_situations(3)
+
+
+@pytest.mark.parametrize(
+    ("exercise", "library", "qualified"),
+    [
+        (check.choose_device, mnist_ref.device.choose_device, "mnist_ref.device.choose_device"),
+        (
+            check.choose_device,
+            lambda c, m, p=None: str(mnist_ref.device.choose_device(c, m, p or os.environ.get("MNIST_DEVICE"))),
+            "mnist_ref.device.choose_device",
+        ),
+        (check.move_batch, mnist_ref.to_device, "mnist_ref.device.to_device"),
+        (check.amp_enabled, mnist_ref.device.is_cuda, "mnist_ref.device.is_cuda"),
+        (
+            check.amp_enabled,
+            lambda d: mnist_ref.device.autocast_dtype(d) == torch.float16,
+            "mnist_ref.device.autocast_dtype",
+        ),
+        (check.amp_enabled, lambda d: mnist_ref.grad_scaler(d).is_enabled(), "mnist_ref.device.grad_scaler"),
+    ],
+)
+def test_library_answers_are_refused(exercise, library, qualified):
+    fails(exercise, library, qualified, "the library's own version", hidden=True)
+
+
+class Truthy(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+def test_exact_types_only():
+    class Name(str):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = str.__hash__
+
+    fails(check.choose_device, lambda c, m, p=None: Name("cpu"), "device name", hidden=True)
+    fails(check.amp_enabled, lambda d: Truthy(1), "returned a", hidden=True)
+
+
+def test_load_for_inference_checks_outputs_with_fresh_seeded_weights(tmp_path, monkeypatch):
+    """The weights of the grader's checkpoint change with the seed: a model saved once cannot pass."""
+    from mnist_ref.checks.lesson06.moving import loadings
+
+    assert loadings(0)[-1].weights != loadings(1)[-1].weights
+    monkeypatch.chdir(tmp_path)
+    grade_in_process(check.load_for_inference, load_for_inference, seed=5)
+    assert list(tmp_path.iterdir()) == []  # the scratch checkpoints were written here, and removed

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+import mnist_ref
 from check_helpers import assert_not_attempted, fails, passes
+from mnist_course.checks import grade_in_process
 from mnist_ref.checks import lesson07 as check
-from mnist_ref.evaluation import confusion_matrix as reference_cm
 
 
 @pytest.mark.parametrize(
@@ -28,9 +30,13 @@ def cm_loop(targets, predictions, num_classes=10):
     return cm
 
 
+def cm_bincount(targets, predictions, num_classes=10):
+    return torch.bincount(targets * num_classes + predictions, minlength=num_classes**2).view(num_classes, -1)
+
+
 def test_confusion_matrix_right_answers():
     passes(check.confusion_matrix, cm_loop)
-    passes(check.confusion_matrix, reference_cm)
+    passes(check.confusion_matrix, cm_bincount)
     passes(check.confusion_matrix, lambda t, p, n=10: cm_loop(t, p, n).int())
 
 
@@ -75,7 +81,7 @@ def accuracy(cm):
 
 def test_per_class_accuracy_right_answers():
     passes(check.per_class_accuracy, accuracy)
-    passes(check.per_class_accuracy, check.reference_per_class_accuracy)
+    passes(check.per_class_accuracy, lambda cm: (100.0 * cm.diagonal() / cm.sum(dim=1).clamp(min=1)).double())
     passes(
         check.per_class_accuracy,
         lambda cm: [100 * float(cm[c, c]) / max(float(cm[c].sum()), 1) for c in range(len(cm))],
@@ -128,7 +134,6 @@ def pairs_stable_sort(cm, k=5):
 def test_most_confused_pairs_right_answers():
     passes(check.most_confused_pairs, pairs)
     passes(check.most_confused_pairs, pairs_stable_sort)
-    passes(check.most_confused_pairs, check.reference_most_confused_pairs)
     passes(check.most_confused_pairs, lambda cm, k=5: [[torch.tensor(t), p, c] for t, p, c in pairs(cm, k)])
 
 
@@ -193,3 +198,74 @@ def test_misclassified_indices_correct_ones():
 
 def test_misclassified_indices_float():
     fails(check.misclassified_indices, lambda t, p: (t != p).nonzero().flatten().float(), "integers")
+
+
+# --- graded in the grader's process: seeds, exact types, the library's own answers -----------------
+
+
+def indices_numpy(targets, predictions):
+    return torch.from_numpy(np.flatnonzero(targets.numpy() != predictions.numpy()))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("exercise", "answer"),
+    [
+        (check.confusion_matrix, cm_loop),
+        (check.confusion_matrix, cm_bincount),
+        (check.per_class_accuracy, accuracy),
+        (check.most_confused_pairs, pairs),
+        (check.most_confused_pairs, pairs_stable_sort),
+        (check.misclassified_indices, lambda t, p: (t != p).nonzero().flatten()),
+        (check.misclassified_indices, indices_numpy),
+    ],
+)
+def test_right_answers_pass_for_every_seed(exercise, answer, seed):
+    grade_in_process(exercise, answer, seed=seed)
+
+
+@pytest.mark.parametrize(
+    ("exercise", "library"),
+    [
+        (check.confusion_matrix, mnist_ref.confusion_matrix),
+        (check.confusion_matrix, check.reference_confusion_matrix),
+        (check.per_class_accuracy, check.reference_per_class_accuracy),
+        (check.most_confused_pairs, check.reference_most_confused_pairs),
+        (check.misclassified_indices, check.reference_misclassified_indices),
+    ],
+)
+def test_library_answers_are_refused(exercise, library):
+    message = fails(exercise, library, "the library's own version", hidden=True)
+    assert f"mnist_ref.evaluation.{exercise.title}" in message
+
+
+def test_answers_calling_the_library_are_refused():
+    fails(check.confusion_matrix, lambda t, p, n=10: mnist_ref.confusion_matrix(t, p, n), "library", hidden=True)
+    fails(
+        check.per_class_accuracy,
+        lambda cm: check.reference_per_class_accuracy(cm) + 0,
+        "mnist_ref.evaluation.per_class_accuracy",
+        hidden=True,
+    )
+
+
+class AlwaysEqual(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+def test_exact_types_only():
+    fails(
+        check.most_confused_pairs,
+        lambda cm, k=5: [(AlwaysEqual(t), p, c) for t, p, c in pairs(cm, k)],
+        "returned a",
+        hidden=True,
+    )
+    fails(check.misclassified_indices, lambda t, p: [AlwaysEqual(0)], "returned a", hidden=True)
+
+    class Tensorish(torch.Tensor):
+        pass
+
+    fails(check.confusion_matrix, lambda t, p, n=10: cm_loop(t, p, n).as_subclass(Tensorish), "returned", hidden=True)

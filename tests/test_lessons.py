@@ -70,7 +70,11 @@ def is_exercise(cell) -> bool:
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    """The files in `folder` by relative path, without hidden ones: JupyterLab writes .ipynb_checkpoints/
+    (git-ignored) beside any lesson someone opened, and studying in the clone must not fail the tests."""
+    found = {path.relative_to(folder): path for path in folder.rglob("*") if path.is_file()}
+    visible = {name: path for name, path in found.items() if not any(part.startswith(".") for part in name.parts)}
+    return {name.as_posix(): path.read_bytes() for name, path in visible.items()}
 
 
 def secret_lines(cell) -> set[str]:
@@ -98,7 +102,7 @@ def fresh_release(tmp_path_factory) -> Path:
 
 
 def test_lessons_folder_has_exactly_the_lessons_in_solutions():
-    released = sorted(p.name for p in (ROOT / "lessons").iterdir() if p.is_dir())
+    released = sorted(p.name for p in (ROOT / "lessons").iterdir() if p.is_dir() and not p.name.startswith("."))
     assert released == LESSONS, "run: mnist-course lessons"
 
 
@@ -223,3 +227,26 @@ def test_released_lesson_fails_every_graded_test(lesson, validate):
     assert result.returncode == 0, result.report
     assert NONE_PASS in result.report, result.report
     assert [i for i in graded if i not in result.failed] == []
+
+
+@pytest.mark.slow
+@pytest.mark.notebooks
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_untouched_lesson_runs_to_the_end_for_a_learner(lesson, tmp_path):
+    """Run All in the learner's own kernel (no nbgrader): every check prints its verdict and the lesson
+    goes on to the last cell, without one error output; the unfinished exercises say so."""
+    from nbclient import NotebookClient
+
+    nb = read(released_path(lesson))
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"} | {"MNIST_BUDGET": "quick"}
+    NotebookClient(nb, timeout=600, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
+    errors = {
+        i: f"{output.ename}: {output.evalue}"
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    }
+    assert errors == {}
+    verdicts = "".join(o.get("text", "") for cell in nb.cells if is_graded_test(cell) for o in cell.outputs)
+    assert verdicts.count("not attempted yet") >= sum(is_graded_test(cell) for cell in nb.cells), verdicts

@@ -17,7 +17,18 @@ from mnist_course.course import GradingError, find_course
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_COURSE = Path(sys.executable).parent / "mnist-course"  # the console script of `pip install -e .`
-STEPS = ["lessons", "release", "collect", "zip_collect", "autograde", "formgrader", "feedback", "export", "all"]
+STEPS = [
+    "lessons",
+    "release",
+    "collect",
+    "zip_collect",
+    "autograde",
+    "formgrader",
+    "feedback",
+    "export",
+    "report",
+    "all",
+]
 AUTOGRADE_FLAGS = [
     "--workers",
     "--student",

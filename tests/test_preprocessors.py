@@ -25,7 +25,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from demo_lesson import CELLS, NAME
 from mnist_course.preprocessors import STDERR_MARKER, ForgetUnknownCells, StderrAsStdout, relabel_stderr
 from mnist_ref.checks import CheckFailed
-from mnist_ref.checks.framework import Exercise, call
+from mnist_ref.checks.framework import call
 from nbgrader_cells import code
 from nbgrader_cells import tests as graded_cell
 
@@ -220,14 +220,15 @@ def test_call_swallows_warnings_logging_and_stderr(learner_log, capsys):
     assert capsys.readouterr().err == "after the check\n"
 
 
-def test_hidden_checks_swallow_stderr_outside_call(learner_log, capsys):
-    def visible(answer):
-        if answer(1) != 1:  # a strict check that uses the learner's function directly
-            raise CheckFailed("wrong")
+def test_hidden_checks_swallow_stderr_while_answering_the_grader(learner_log, capsys):
+    from mnist_ref.checks import lesson02
+
+    def conv_output_size(n, k, padding=0, stride=1):  # correct, and noisy
+        noisy(n)
+        return (n + 2 * padding - k) // stride + 1
 
     learner_log()
-    exercise = Exercise("noisy", visible=visible, hint_text="", strict=visible)
-    exercise.hidden(noisy)
+    lesson02.conv_output_size.hidden(conv_output_size)  # request, answer and verdict, here in-process
     assert capsys.readouterr().err == ""
     with pytest.raises(CheckFailed):
-        exercise.hidden(lambda value: noisy(value) + 1)  # a wrong answer still fails
+        lesson02.conv_output_size.hidden(lambda n, k, padding=0, stride=1: noisy(n))  # a wrong answer still fails

@@ -39,13 +39,16 @@ def test_code_is_formatted():
 
 
 def python_files() -> list[Path]:
-    """The project's Python files: everything but hidden folders (.venv, .git) and build output."""
-    skipped = {"build", "dist"}
-    return [
-        path
-        for path in ROOT.rglob("*.py")
-        if not any(part.startswith(".") or part in skipped for part in path.relative_to(ROOT).parts[:-1])
-    ]
+    """The project's Python files, as git sees them (tracked or new, not ignored): a learner's own
+    files in the git-ignored workspace are not the project's."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [ROOT / name for name in listed if (ROOT / name).exists()]
 
 
 def unexplained_pragmas(source: str) -> list[int]:

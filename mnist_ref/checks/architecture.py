@@ -6,7 +6,8 @@ the functions ``forward`` calls itself (ReLU, flatten, log_softmax). The pass ru
 ``meta`` device: shapes only, no weights computed, no random numbers drawn. Everything the
 checks know about the architecture (its layers and their shapes, the side-length walk, the
 order of operations, a reference forward pass that can leave out a ReLU) is derived from that
-record, so it cannot drift from the model.
+record, so it cannot drift from the model. (The side lengths of other image sizes, the answer of
+lesson 03's ``flatten_size``, are the grader's: ``mnist_course.checks.lesson03``.)
 """
 
 from __future__ import annotations
@@ -141,45 +142,12 @@ HEAD_PARAMETERS_SUM = " + ".join(f"({n_in} x {n_out} + {n_out})" for n_in, n_out
 ORDER = " → ".join(step.label for step in STEPS)  # conv1 → ReLU → conv2 → ReLU → max-pool → ... → log_softmax
 HEAD_ORDER = " → ".join(step.label for step in HEAD_STEPS)  # flatten → fc1 → ReLU → fc2 → log_softmax
 
-# --- side lengths -------------------------------------------------------------------------------
+# --- side lengths ---------------------------------------------------------------------------------
 
-_SPATIAL_STEPS = [step for step in STEPS if hasattr(step.module, "kernel_size")]  # the convs and pools
-
-
-def _first(value) -> int:
-    return value[0] if isinstance(value, tuple) else value
-
-
-def _side_after(module: nn.Module, n: int, round_up: bool) -> int:
-    """Output side length of a conv or pool for an n x n input (the formula of the PyTorch docs)."""
-    span = n + 2 * _first(module.padding) - _first(module.dilation) * (_first(module.kernel_size) - 1) - 1
-    stride = _first(module.stride)
-    return (-(-span // stride) if round_up else span // stride) + 1
-
-
-def side_lengths(size: int, pools_round_up: bool = False) -> list[int]:
-    """Side length after conv1, conv2, pool, conv3, conv4, pool for a size x size input.
-
-    ``pools_round_up``: what a learner gets who rounds an odd side length up when pooling."""
-    sizes = []
-    for step in _SPATIAL_STEPS:
-        size = _side_after(step.module, size, pools_round_up and isinstance(step.module, nn.MaxPool2d))
-        sizes.append(size)
-    return sizes
-
-
-def reference_flatten_size(size: int = 28) -> int:
-    """Number of features fc1 would receive from a size x size input (4096 for 28)."""
-    return FEATURE_SHAPE[0] * side_lengths(size)[-1] ** 2
-
-
-def walk_text(size: int) -> str:
-    """'28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4' for size 28."""
-    return " -> ".join(str(s) for s in [size] + side_lengths(size))
-
+SPATIAL_STEPS = tuple(step for step in STEPS if hasattr(step.module, "kernel_size"))  # the convs and pools
 
 # "28 -conv1-> 26 -conv2-> 24 -pool-> 12 -conv3-> 10 -conv4-> 8 -pool-> 4"
-WALK = " ".join([str(INPUT_SHAPE[-1])] + [f"-{s.name}-> {s.out_shape[-1]}" for s in _SPATIAL_STEPS])
+WALK = " ".join([str(INPUT_SHAPE[-1])] + [f"-{s.name}-> {s.out_shape[-1]}" for s in SPATIAL_STEPS])
 
 # --- the reference forward pass ------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -22,6 +23,10 @@ import torch
 
 class CheckFailed(AssertionError):
     """A wrong answer. An AssertionError, so nbgrader counts the test cell as failed."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this instead of a traceback: the message, not the checker's source."""
+        return [f"\x1b[31m❌ {self}\x1b[0m"]
 
 
 class NotAttempted(CheckFailed):
@@ -43,11 +48,22 @@ def forbid(*targets):
     saved = [(module, name, getattr(module, name)) for module, name in targets if hasattr(module, name)]
     for module, name, _ in saved:
         setattr(module, name, refuse)
+    _FORBIDDEN.append(tuple(f"{module.__name__}:{name}" for module, name in targets))
     try:
         yield
     finally:
+        _FORBIDDEN.pop()
         for module, name, original in saved:
             setattr(module, name, original)
+
+
+_FORBIDDEN: list[tuple[str, ...]] = []  # the targets of the forbid() blocks open now, innermost last
+
+
+def forbidden_now() -> list[str]:
+    """``"module:name"`` of every library function switched off at this moment (the grader asks the
+    learner's kernel to switch off the same ones when it runs the answer on the grader's inputs)."""
+    return sorted({target for block in _FORBIDDEN for target in block})
 
 
 @contextlib.contextmanager
@@ -158,31 +174,95 @@ def expect_close(actual, expected, what: str, hint: str = "", atol: float = 1e-5
         raise CheckFailed(f"{what} is wrong: {shown}." + (f" {hint}" if hint else ""))
 
 
+def learner_session() -> bool:
+    """True in a learner's own Jupyter kernel: not under nbgrader (which sets NBGRADER_EXECUTION for
+    Validate and autograde) and not in a script or a test, where a wrong answer must raise."""
+    if os.environ.get("NBGRADER_EXECUTION"):
+        return False
+    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+RED, AMBER, RESET = "\x1b[31m", "\x1b[33m", "\x1b[0m"
+
+
+def verdict_line(title: str, failure: CheckFailed) -> str:
+    """One coloured line: not attempted yet, or incorrect and why."""
+    if isinstance(failure, NotAttempted):
+        return f"{AMBER}⏳ {title}: not attempted yet.{RESET} {failure}"
+    return f"{RED}❌ {title}: not yet correct.{RESET} {failure}"
+
+
 @dataclass
 class Exercise:
-    """One exercise: ``exercise(answer)`` runs the visible check, ``.hidden(answer)`` the stricter one."""
+    """One exercise: ``exercise(answer)`` runs the visible check, ``.hidden(answer)`` the grader's.
+
+    ``key`` ("lesson03.Net") names the exercise to the grader, whose strict checks live on the
+    instructor's side (``mnist_course.checks``); ``ask`` is set for exercises the grader judges
+    from a description of the answer (:mod:`.grading`) rather than by replaying its calls.
+    """
 
     title: str
     visible: Callable[[Any], str | None]
-    hint_text: str
-    strict: Callable[[Any], str | None] | None = None
+    hint_text: str | tuple[str, ...]  # one hint, or hints in steps (see .hint)
+    key: str = ""
+    ask: Callable[[Any, int], Any] | None = None
 
     def __call__(self, answer) -> None:
+        """The visible check. In the learner's own Jupyter session it prints its verdict and lets Run All
+        go on; under nbgrader (Validate, autograde) and elsewhere (tests) a wrong answer raises."""
+        __tracebackhide__ = True
+        try:
+            self.check(answer)
+        except CheckFailed as failure:
+            if not learner_session():
+                raise
+            print(verdict_line(self.title, failure))
+
+    def check(self, answer) -> None:
+        """The visible check; raises :class:`CheckFailed` on a wrong or unfinished answer."""
         __tracebackhide__ = True
         with single_thread():
             message = self.visible(answer)
         print(f"✅ {self.title}: correct." + (f" {message}" if message else ""))
 
-    check = __call__
-
     def hidden(self, answer) -> None:
-        """Visible checks, then the stricter ones; silent on success (the grader's cell). Some strict
-        checks use the learner's objects outside call(): the whole check is kept off stderr."""
+        """The grader's check. While grading it only reports the answer's outputs on the grader's
+        inputs (the verdict is decided in another process); elsewhere it runs the whole strict
+        check in this process and raises :class:`CheckFailed` on a wrong answer."""
         __tracebackhide__ = True
-        with single_thread(), quiet_stderr():
-            self.visible(answer)
-            if self.strict is not None:
-                self.strict(answer)
+        from . import grading  # late: grading imports this module
 
-    def hint(self) -> None:
-        print(f"💡 {self.title}: {self.hint_text}")
+        grading.hidden(self, answer)
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        """The hints in steps, from a nudge towards the idea to nearly the whole step."""
+        from .hints import HINTS  # late: a table of texts, read when a learner asks
+
+        if self.key in HINTS:
+            return HINTS[self.key]
+        return (self.hint_text,) if isinstance(self.hint_text, str) else tuple(self.hint_text)
+
+    def hint(self, step: int | None = None) -> None:
+        """Print hint ``step`` (1, 2, ...); without a step, the next one not yet shown."""
+        steps = self.hints
+        shown = getattr(self, "_hints_shown", 0)
+        step = min(shown + 1, len(steps)) if step is None else step
+        if not 1 <= step <= len(steps):
+            print(f"{self.title} has hints 1 to {len(steps)}.")
+            return
+        self._hints_shown = max(shown, step)
+        more = f" (`hint({step + 1})` goes further)" if step < len(steps) else ""
+        print(f"💡 {self.title}, hint {step} of {len(steps)}: {steps[step - 1]}{more}")
+
+    def solution(self) -> None:
+        """Print the model answer, from the course's solutions/ (the instructor's edition, which
+        self-learners have): never while grading, and not in a graded class, whose learners
+        receive no solutions/."""
+        if os.environ.get("NBGRADER_EXECUTION"):
+            print("The solution is not shown while the notebook is graded.")
+            return
+        from .solutions import model_answer  # late: reads notebooks, rarely needed
+
+        print(model_answer(self.key, self.title))

@@ -4,9 +4,14 @@ A learner may write ``self.conv1``, ``self.features = nn.Sequential(...)`` or an
 nothing here relies on attribute or state_dict names: a forward pass with hooks (:class:`Trace`)
 finds the layers with weights *in the order forward calls them*, and they are compared with the
 course architecture (:mod:`..architecture`) one by one, shapes going in and out included.
+
+The learner's kernel reports a trace as plain data (:func:`trace_data`); the grader rebuilds it
+(:class:`ReportedTrace`, layers as weightless stand-ins) and runs the same comparisons on it.
 """
 
 from __future__ import annotations
+
+import builtins
 
 import torch
 from torch import nn
@@ -29,6 +34,7 @@ class Trace:
 
     def __init__(self, model: nn.Module, x: torch.Tensor, what: str):
         self.names = {module: name or type(module).__name__ for name, module in model.named_modules()}
+        self.layers = [m for m in model.modules() if module_params(m)]  # the layers with weights
         self.records: list[dict] = []
         self.output, self.error = None, None
         watched = [m for m in model.modules() if module_params(m) or not list(m.children())]
@@ -74,6 +80,172 @@ class Trace:
 
     def first_record(self, module):
         return next(r for r in self.records if r["module"] is module)
+
+
+# --- a trace as plain data ----------------------------------------------------------------------
+
+
+def _layer_data(module: nn.Module, name: str) -> dict:
+    if isinstance(module, nn.Conv2d):
+        padding = module.padding if isinstance(module.padding, str) else list(module.padding)
+        return {
+            "name": name,
+            "kind": "Conv2d",
+            "in_channels": module.in_channels,
+            "out_channels": module.out_channels,
+            "kernel_size": list(module.kernel_size),
+            "stride": list(module.stride),
+            "padding": padding,
+            "dilation": list(module.dilation),
+            "groups": module.groups,
+            "bias": module.bias is not None,
+        }
+    if isinstance(module, nn.Linear):
+        return {
+            "name": name,
+            "kind": "Linear",
+            "in_features": module.in_features,
+            "out_features": module.out_features,
+            "bias": module.bias is not None,
+        }
+    return {"name": name, "kind": type(module).__name__}
+
+
+def plain_tensor(value):
+    """A detached copy of a tensor output (None for anything else): what crosses to the grader."""
+    return value.detach().cpu().clone().as_subclass(torch.Tensor) if isinstance(value, torch.Tensor) else None
+
+
+def _shape_data(shape):
+    return None if shape is None else [int(d) for d in shape]
+
+
+def trace_data(trace: Trace) -> dict:
+    """The trace as plain data: the layers with weights, which ones forward called, the shapes, the output."""
+    index = {id(module): i for i, module in enumerate(trace.layers)}
+    return {
+        "layers": [_layer_data(m, trace.name(m)) for m in trace.layers],
+        "called": [index[id(m)] for m in trace.called],
+        "records": [
+            {"layer": index[id(r["module"])], "in": _shape_data(r["in"]), "out": _shape_data(r["out"])}
+            for r in trace.records
+        ],
+        "error": None if trace.error is None else {"raised": type(trace.error).__name__, "message": str(trace.error)},
+        "output": plain_tensor(trace.output),
+        "output_type": type(trace.output).__name__,
+    }
+
+
+def need(condition: bool, what: str) -> None:
+    """Refuse a malformed report (the learner's kernel made it: it is checked before it is used)."""
+    if not condition:
+        raise CheckFailed(f"the answer could not be examined: its report is malformed ({what}).")
+
+
+def _ints(value, length: int | None = None, low: int = 0, high: int = 10**6) -> bool:
+    return (
+        type(value) is list
+        and (length is None or len(value) == length)
+        and len(value) <= 8
+        and all(type(v) is int and low <= v <= high for v in value)
+    )
+
+
+def _is_int(value, low: int = 0, high: int = 10**6) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def _stand_in(layer) -> nn.Module:
+    """A weightless module with the reported type and configuration."""
+    need(type(layer) is dict and type(layer.get("name")) is str and type(layer.get("kind")) is str, "a layer")
+    kind = layer["kind"]
+    need(0 < len(kind) <= 100 and len(layer["name"]) <= 200, "a layer's name")
+    if kind == "Conv2d":
+        padding = layer.get("padding")
+        need(
+            _is_int(layer.get("in_channels"), 1)
+            and _is_int(layer.get("out_channels"), 1)
+            and _ints(layer.get("kernel_size"), 2)
+            and _ints(layer.get("stride"), 2)
+            and _ints(layer.get("dilation"), 2)
+            and (padding in ("same", "valid") or _ints(padding, 2))
+            and _is_int(layer.get("groups"), 1)
+            and type(layer.get("bias")) is bool,
+            "a Conv2d",
+        )
+        try:
+            return nn.Conv2d(
+                layer["in_channels"],
+                layer["out_channels"],
+                tuple(layer["kernel_size"]),
+                stride=tuple(layer["stride"]),
+                padding=padding if isinstance(padding, str) else tuple(padding),
+                dilation=tuple(layer["dilation"]),
+                groups=layer["groups"],
+                bias=layer["bias"],
+                device="meta",
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise CheckFailed(f"the answer could not be examined: its report is malformed ({exc}).") from None
+    if kind == "Linear":
+        need(
+            _is_int(layer.get("in_features"), 1)
+            and _is_int(layer.get("out_features"), 1)
+            and type(layer.get("bias")) is bool,
+            "a Linear",
+        )
+        return nn.Linear(layer["in_features"], layer["out_features"], bias=layer["bias"], device="meta")
+    return type(kind, (nn.Module,), {})()
+
+
+def rebuilt_error(data) -> Exception | None:
+    """The exception forward raised, rebuilt from its name and message (built-in types stay themselves)."""
+    if data is None:
+        return None
+    need(type(data) is dict and type(data.get("raised")) is str and type(data.get("message")) is str, "an error")
+    name, message = data["raised"], data["message"]
+    known = getattr(builtins, name, None)
+    if isinstance(known, type) and issubclass(known, Exception):
+        return known(message)
+    return type(name if name.isidentifier() else "Error", (Exception,), {})(message)
+
+
+class ReportedTrace(Trace):
+    """A :class:`Trace` rebuilt from :func:`trace_data`, on the grader's side."""
+
+    def __init__(self, data):
+        need(type(data) is dict, "a trace")
+        layers_data = data.get("layers")
+        need(type(layers_data) is list and len(layers_data) <= 1000, "the layers")
+        self.layers = [_stand_in(layer) for layer in layers_data]
+        self.names = {module: layer["name"] for module, layer in zip(self.layers, layers_data)}
+        called, records = data.get("called"), data.get("records")
+        need(
+            type(called) is list
+            and all(_is_int(i, 0, len(self.layers) - 1) for i in called)
+            and len(set(called)) == len(called),
+            "the called layers",
+        )
+        need(type(records) is list and len(records) <= 10_000, "the records")
+        self.records = []
+        for record in records:
+            need(type(record) is dict and _is_int(record.get("layer"), 0, len(self.layers) - 1), "a record")
+            shapes = [record.get("in"), record.get("out")]
+            need(all(s is None or _ints(s, high=10**9) for s in shapes), "a recorded shape")
+            self.records.append(
+                {"module": self.layers[record["layer"]], "in": _tuple(shapes[0]), "out": _tuple(shapes[1])}
+            )
+        self.called = [self.layers[i] for i in called]
+        self.uncalled = [m for m in self.layers if not any(m is c for c in self.called)]
+        self.error = rebuilt_error(data.get("error"))
+        output = data.get("output")
+        need(output is None or type(output) is torch.Tensor, "the output")
+        self.output = output
+        self.output_type = str(data.get("output_type"))[:100]
+
+
+def _tuple(shape):
+    return None if shape is None else tuple(shape)
 
 
 def describe(module: nn.Module) -> str:

@@ -6,7 +6,7 @@ for the notebook's provided cells).
 """
 
 from ..fixtures import CPU, CountingSGD, SpyConvNet, SpyNet, make_model, synthetic_batches
-from .by_hand import nll_loss, reference_sgd_momentum_step, sgd_momentum_step
+from .by_hand import nll_loss, sgd_momentum_step
 from .loops import test, train, trained_model_and_test_batches
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "SpyNet",
     "make_model",
     "nll_loss",
-    "reference_sgd_momentum_step",
     "sgd_momentum_step",
     "synthetic_batches",
     "test",

@@ -4,16 +4,16 @@ The schedule and the loop that steps it are checked in :mod:`.schedule`, the rea
 curves in :mod:`.diagnosis`.
 """
 
-from .diagnosis import EXAMPLES, LABELS, diagnose, reference_diagnose, synthetic_history
-from .schedule import reference_run_training, reference_step_lr, run_training, step_lr
+from .diagnosis import EXAMPLES, LABELS, VISIBLE_CASES, diagnose, synthetic_history
+from .schedule import VISIBLE_RUN, Run, run_training, step_lr
 
 __all__ = [
     "EXAMPLES",
     "LABELS",
+    "VISIBLE_CASES",
+    "VISIBLE_RUN",
+    "Run",
     "diagnose",
-    "reference_diagnose",
-    "reference_run_training",
-    "reference_step_lr",
     "run_training",
     "step_lr",
     "synthetic_history",

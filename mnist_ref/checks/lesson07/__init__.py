@@ -1,8 +1,9 @@
 """Self-checks of lesson 07 · Evaluation.
 
 Convention everywhere: ``cm[true, predicted]`` counts (rows: the true digit, columns: the
-model's answer), as :mod:`mnist_ref.evaluation`. Its functions are the reference answers; the
-notebook's provided cells use them as ``check.reference_*``, so it runs without the exercises.
+model's answer), as :mod:`mnist_ref.evaluation`. The notebook's provided cells use the library's
+functions as ``check.reference_*``, so it runs without the exercises (an answer that is or calls
+them earns nothing: the grader refuses the library's own version of an exercise).
 
 ``confusion_matrix`` and ``per_class_accuracy`` are checked in :mod:`.confusion`,
 ``most_confused_pairs`` and ``misclassified_indices`` in :mod:`.mistakes`.
