@@ -274,7 +274,8 @@ def test_demo_plain_nbgrader(tmp_path):
 
 
 def test_whole_course(tmp_path):
-    """The solutions earn every autograded point of every lesson; the untouched lessons none."""
+    """The solutions earn every autograded point of every lesson, on the project's path and with plain
+    `nbgrader autograde`; the untouched lessons none."""
     lessons = lesson_names(ROOT)
     course = make_course(tmp_path, lessons)
     for lesson in lessons:
@@ -300,6 +301,17 @@ def test_whole_course(tmp_path):
     assert {k: v[0] for k, v in scores.items() if k[0] == "untouched"} == {
         ("untouched", lesson): 0 for lesson in lessons
     }
+    # Plain `nbgrader autograde` over the project's config decides with the same trusted checks.
+    for lesson in lessons:
+        dest = course / SUBMITTED / "plain" / lesson
+        dest.mkdir(parents=True)
+        shutil.copy2(course / "solutions" / lesson / f"{lesson}.ipynb", dest)
+    nbgrader(course, "autograde", "*", "--student=plain")
+    with Gradebook(db_url(course)) as gb:
+        plain = {a.name: gb.find_submission(a.name, "plain") for a in gb.assignments}
+        assert {k: (s.code_score, s.max_code_score) for k, s in plain.items()} == {
+            lesson: (scores[("solutions", lesson)][1],) * 2 for lesson in lessons
+        }
     feedback(course)
     for student in ("solutions", "untouched"):
         for lesson in lessons:
