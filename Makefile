@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab formgrader test test-fast data lessons clean-venv
+.PHONY: lab formgrader hub test test-fast data lessons clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ lab: $(VENV)/.installed
 # The instructor's JupyterLab: the whole course with all of nbgrader, opened on the formgrader.
 formgrader: $(VENV)/.installed
 	$(BIN)/mnist-course --course "$(CURDIR)" formgrader
+
+# A class on JupyterHub (as root; docs/HUB.md): http://127.0.0.1:8000, learners from `mnist-course roster`.
+# INSTRUCTOR=name: the account with the formgrader (default: the owner of this folder); HUB_ARGS: more options.
+hub: $(VENV)/.installed
+	$(BIN)/mnist-course --course "$(CURDIR)" hub $(if $(INSTRUCTOR),--instructor $(INSTRUCTOR)) $(HUB_ARGS)
 
 # Everything, the slow real-data tests included, as CI runs it. Without MNIST (no network,
 # no MNIST_DATA) the real-data tests skip, unless MNIST_REQUIRE_REAL=1 makes them fail.

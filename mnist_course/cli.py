@@ -11,6 +11,11 @@
     mnist-course report                               # grading/class_report.html: what the class got wrong
     mnist-course all SUBMISSIONS_DIR --workers 2      # release, collect, autograde, feedback, export
 
+On a class hub (as root; docs/HUB.md):
+    mnist-course roster ROSTER.csv                    # the learners as system users, first passwords
+    mnist-course hub --instructor NAME                # JupyterHub on 127.0.0.1:8000: make hub
+    mnist-course exchange release|collect|autograde|feedback   # nbgrader's exchange, then autograde
+
 Runs from any folder: the course is --course, else the nearest folder upward from the current one
 that holds nbgrader_config.py and solutions/, else the checkout mnist_course is installed from.
 """
@@ -28,13 +33,18 @@ from .class_report import CLASS_REPORT, write_class_report
 from .collect import collect, zip_collect
 from .course import GRADING, LESSONS, GradingError, find_course, log
 from .formgrader import formgrader
+from .hub import config as hub_config
+from .hub.exchange import run_step
+from .hub.roster import create_learners
+from .hub.serve import default_instructor, start_hub
 from .release import release, release_lessons
 from .report import export, feedback
 
 PROG = "mnist-course"
 STEPS_IN_ORDER = (
     "steps, in order: lessons (after editing solutions/), then for a class: release, "
-    "collect or zip_collect, autograde, formgrader, feedback, export, report; `all` chains release to export"
+    "collect or zip_collect, autograde, formgrader, feedback, export, report; `all` chains release to export; "
+    "on a class hub: roster, hub, exchange release, collect, autograde, feedback"
 )
 
 
@@ -93,6 +103,38 @@ def _all(course: Path, args: argparse.Namespace) -> None:
     _autograde(course, args)
     feedback(course, args.force)
     export(course)
+
+
+def _roster(course: Path, args: argparse.Namespace) -> None:
+    create_learners(args.roster, args.group, args.passwords)
+
+
+def _hub_settings(course: Path, args: argparse.Namespace, instructor: str = "") -> hub_config.HubSettings:
+    return hub_config.HubSettings(
+        course=course, instructor=instructor, exchange=args.exchange, course_id=args.course_id, group=args.group
+    )
+
+
+def _hub(course: Path, args: argparse.Namespace) -> int:
+    instructor = args.instructor or default_instructor((course / "nbgrader_config.py").stat().st_uid)
+    if not instructor:
+        raise GradingError(f"{course} belongs to root: pass --instructor NAME (an ordinary account) or chown it")
+    settings = _hub_settings(course, args, instructor)
+    settings.state, settings.ip, settings.port = args.state, args.ip, args.port
+    settings.ssl_cert, settings.ssl_key = args.ssl_cert, args.ssl_key
+    return start_hub(settings)
+
+
+def _exchange(course: Path, args: argparse.Namespace) -> int:
+    options = {"due": args.due, "workers": args.workers, "force": args.force}
+    problems = run_step(_hub_settings(course, args), args.action, args.lesson, **options)
+    return 1 if problems else 0
+
+
+def _exchange_options(step: argparse.ArgumentParser) -> None:
+    step.add_argument("--exchange", type=Path, default=hub_config.DEFAULT_EXCHANGE, help="nbgrader's Exchange.root")
+    step.add_argument("--course-id", default=hub_config.DEFAULT_COURSE_ID, help="nbgrader's course id")
+    step.add_argument("--group", default=hub_config.DEFAULT_GROUP, help="the learners' group (see roster)")
 
 
 def _autograde_options(step: argparse.ArgumentParser) -> None:
@@ -154,6 +196,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = step("all", _all, "release, collect SOURCE, autograde, feedback, export")
     sub.add_argument("source", type=Path, nargs="?", help="folder of per-student files to collect first")
     _autograde_options(sub)
+    sub = step("roster", _roster, "as root: create the learners of ROSTER.csv (username,full name) as system users")
+    sub.add_argument("roster", type=Path)
+    sub.add_argument("--group", default=hub_config.DEFAULT_GROUP, help="the course's learners' group")
+    sub.add_argument("--passwords", type=Path, help="where first passwords go (default: ROSTER-passwords.csv)")
+    sub = step("hub", _hub, "as root: JupyterHub for the class (PAM login, the course's lab, nbgrader's exchange)")
+    sub.add_argument("--instructor", help="the account with the formgrader (default: the course folder's owner)")
+    sub.add_argument("--ip", default=hub_config.LOOPBACK, help="address to listen on (default: loopback only)")
+    sub.add_argument("--port", type=int, default=hub_config.DEFAULT_PORT)
+    sub.add_argument("--state", type=Path, default=hub_config.DEFAULT_STATE, help="hub database, cookie secret")
+    sub.add_argument("--ssl-cert", type=Path, help="TLS certificate (with --ssl-key): see docs/HUB.md")
+    sub.add_argument("--ssl-key", type=Path)
+    _exchange_options(sub)
+    sub = step("exchange", _exchange, "as root: release, collect, autograde or feedback through nbgrader's exchange")
+    sub.add_argument("action", choices=["release", "collect", "autograde", "feedback"])
+    sub.add_argument("--lesson", action="append", help="only these lessons (repeatable; default: all)")
+    sub.add_argument("--due", help="release: due date, e.g. '2026-12-01 17:00:00 UTC'; later submissions are late")
+    sub.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 2), help="autograde: students at a time")
+    sub.add_argument("--force", action="store_true", help="autograde/feedback: redo what is done")
+    _exchange_options(sub)
     return parser
 
 

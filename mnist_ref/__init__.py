@@ -12,6 +12,8 @@ The seed's usage works as is::
 from .data import (
     MNIST_MEAN,
     MNIST_STD,
+    VALIDATION_SIZE,
+    Loaders,
     MnistDataError,
     TensorLoader,
     data_loader,
@@ -20,6 +22,8 @@ from .data import (
     make_data,
     make_loader,
     mnist_transform,
+    split_loaders,
+    validation_split,
     verify_mnist,
 )
 from .device import autocast, grad_scaler, to_device, use_device
@@ -40,8 +44,9 @@ from .plots import plot_confusion_matrix, plot_curves, plot_data, plot_gradient_
 from .settings import Settings, resolve_settings, setup_lesson
 
 __all__ = [
-    "MNIST_MEAN", "MNIST_STD", "MnistDataError", "TensorLoader", "data_loader", "data_root",
-    "ensure_mnist", "make_data", "make_loader", "mnist_transform", "verify_mnist",
+    "MNIST_MEAN", "MNIST_STD", "VALIDATION_SIZE", "Loaders", "MnistDataError", "TensorLoader", "data_loader",
+    "data_root", "ensure_mnist", "make_data", "make_loader", "mnist_transform", "split_loaders",
+    "validation_split", "verify_mnist",
     "autocast", "grad_scaler", "to_device", "use_device",
     "History", "classic_optimizer", "classic_scheduler", "confusion_matrix", "fit",
     "load_checkpoint", "predict", "save_checkpoint", "seed_everything", "test", "train",

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
-from . import engine
-from .data import MnistDataError, data_loader, data_option_help, ensure_mnist, limit, make_data, make_loader, raw_folder
+from . import engine, reference_run
+from .data import (
+    VALIDATION_SIZE,
+    MnistDataError,
+    data_loader,
+    data_option_help,
+    ensure_mnist,
+    limit,
+    make_data,
+    make_loader,
+    raw_folder,
+    split_loaders,
+)
 from .device import DEVICE_CHOICES, DEVICE_ENV, use_device
 from .evaluation import confusion_matrix, predict
 from .model import Net, count_parameters
@@ -27,6 +39,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {value}")
     return value
 
 
@@ -59,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG, description="The MNIST CNN course's reference model: train it, evaluate it, get the data."
     )
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="{train,evaluate,data}", parser_class=_Parser)
+    verbs = parser.add_subparsers(
+        dest="verb", required=True, metavar="{train,evaluate,data,ship-run}", parser_class=_Parser
+    )
 
     train = verbs.add_parser(
         "train",
@@ -79,11 +100,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--limit-train", type=_positive_int, metavar="N", help="use a balanced subset of N training images"
     )
+    train.add_argument(
+        "--validation",
+        type=_count,
+        default=VALIDATION_SIZE,
+        metavar="N",
+        help=f"hold N training images out as the validation set (default {VALIDATION_SIZE:,}; "
+        "0 trains on all 60,000 and reports no validation)",
+    )
+    train.add_argument(
+        "--limit-validation", type=_positive_int, metavar="N", help="use a balanced subset of N validation images"
+    )
     budgets = "; ".join(budget.describe() for budget in BUDGETS.values())
     train.add_argument(
         "--budget",
         choices=list(BUDGETS),
-        help=f"take --epochs, --limit-train and --limit-test, where not given, from a lesson budget: {budgets} "
+        help=f"take --epochs and the --limit-* options, where not given, from a lesson budget: {budgets} "
         "(default: the recipe's own full run)",
     )
     train.add_argument(
@@ -100,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     data = verbs.add_parser("data", help="find (or download) MNIST, verify it and print where it is")
     data.add_argument("--data", metavar="DIR", help=data_option_help())
     data.add_argument("--no-download", action="store_true", help="only verify, never download")
+
+    ship = verbs.add_parser(
+        "ship-run",
+        help="(maintainers) make a finished train run the package's shipped reference run",
+        description="Write mnist_ref/reference_run/{history.json,weights.pt,run.json} from RUN_DIR "
+        "(its metrics.json and checkpoint.pt); see mnist_ref.reference_run.",
+    )
+    ship.add_argument("run_dir", metavar="RUN_DIR", help="the --out folder of a finished train")
+    ship.add_argument("--command", help="the training command, when RUN_DIR/metrics.json does not record it")
+    ship.add_argument("--interim", metavar="WHY", help="ship it as a stand-in for the real run, saying why")
+    ship.add_argument("--to", metavar="DIR", help=f"write here instead of {reference_run.FOLDER}")
     return parser
 
 
@@ -129,8 +172,7 @@ def cmd_train(args) -> None:
     )
     device = use_device(args.device)
     engine.seed_everything(args.seed)
-    train_loader, test_loader = data_loader(
-        recipe.batch_size,
+    options = dict(
         shuffle=True,
         root=args.data,
         test_batch_size=args.test_batch_size,
@@ -139,12 +181,22 @@ def cmd_train(args) -> None:
         in_memory=recipe.in_memory,
         device=device,
     )
+    if args.validation > 0:
+        train_loader, validation_loader, test_loader = split_loaders(
+            recipe.batch_size,
+            validation=args.validation,
+            limit_validation=_from_budget(args, "limit_validation"),
+            **options,
+        )
+    else:
+        (train_loader, test_loader), validation_loader = data_loader(recipe.batch_size, **options), None
     model = Net()
     history = engine.fit(
         model,
         device,
         train_loader,
         test_loader,
+        validation_loader=validation_loader,
         recipe=recipe,
         seed=args.seed,
         checkpoint=checkpoint_path,
@@ -152,6 +204,7 @@ def cmd_train(args) -> None:
         progress=not args.no_progress,
     )
     metrics = {
+        "command": shlex.join([*PROG.split(), *args.argv]),
         "params": count_parameters(model),
         "device": str(device),
         "recipe": recipe.name,
@@ -192,9 +245,17 @@ def cmd_data(args) -> None:
     print(f"MNIST verified in {raw_folder(root)}")
 
 
+def cmd_ship_run(args) -> None:
+    folder = reference_run.ship(args.run_dir, command=args.command, interim=args.interim, folder=args.to)
+    print(reference_run.describe(folder))
+    print(f"wrote {folder}")
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "data": cmd_data}
+    args.argv = argv  # metrics.json records the command that made it
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "data": cmd_data, "ship-run": cmd_ship_run}
     try:
         commands[args.verb](args)
     except (MnistDataError, ValueError, FileNotFoundError, FileExistsError) as exc:

@@ -26,6 +26,7 @@ import socket
 from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
+from typing import NamedTuple
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
@@ -38,6 +39,11 @@ from .device import use_device
 # Mean and standard deviation of the training pixels (after ToTensor scales them to [0, 1]).
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
+
+# Held out of the 60,000 training images to choose with (epochs, learning rates, models), so
+# the test set is looked at once, at the very end: 500 of each digit.
+VALIDATION_SIZE = 5_000
+VALIDATION_SEED = 0  # one fixed split for everyone: results are comparable across learners
 
 DATA_ENV = "MNIST_DATA"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -241,10 +247,37 @@ def subset_indices(targets: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat(chosen).sort().values
 
 
+def validation_split(
+    targets: torch.Tensor, n: int = VALIDATION_SIZE, seed: int = VALIDATION_SEED
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(train_indices, validation_indices)``: ``n`` examples held out, as many of each class
+    (±1), drawn at random with ``seed``; both sorted, disjoint, together every index."""
+    targets = torch.as_tensor(targets)
+    if not 0 < n < len(targets):
+        raise ValueError(f"validation size must be between 1 and {len(targets) - 1}, got {n}")
+    generator = torch.Generator().manual_seed(seed)
+    classes = targets.unique().tolist()
+    held = []
+    for i, c in enumerate(classes):
+        members = torch.nonzero(targets == c).flatten()
+        k = n // len(classes) + (1 if i < n % len(classes) else 0)
+        if k >= len(members):  # at least one example of every class must stay to train on
+            raise ValueError(f"validation size {n} would hold out all {len(members)} examples of class {c}")
+        held.append(members[torch.randperm(len(members), generator=generator)[:k]])
+    validation = torch.cat(held).sort().values
+    keep = torch.ones(len(targets), dtype=torch.bool)
+    keep[validation] = False
+    return torch.nonzero(keep).flatten(), validation
+
+
 def limit(dataset: Dataset, n: int | None) -> Dataset:
     """``dataset`` cut to a balanced subset of ``n`` examples (``None`` or ``n >= len`` keeps it whole)."""
     if n is None or n >= len(dataset):
         return dataset
+    if isinstance(dataset, Subset):  # a subset of a subset: indices into the original set
+        inner = torch.as_tensor(dataset.indices)
+        chosen = subset_indices(dataset.dataset.targets[inner], n)
+        return Subset(dataset.dataset, inner[chosen].tolist())
     return Subset(dataset, subset_indices(dataset.targets, n).tolist())
 
 
@@ -326,6 +359,46 @@ def data_loader(
         make_loader(train_data, batch_size, shuffle, in_memory=in_memory, device=device),
         make_loader(test_data, test_batch_size or batch_size, False, in_memory=in_memory, device=device),
     )
+
+
+class Loaders(NamedTuple):
+    """Three loaders: train on ``train``, choose on ``validation``, report ``test`` once at the end."""
+
+    train: object
+    validation: object
+    test: object
+
+
+def split_loaders(
+    batch_size: int = 64,
+    shuffle: bool = True,
+    *,
+    root=None,
+    validation: int = VALIDATION_SIZE,
+    test_batch_size: int | None = None,
+    limit_train: int | None = None,
+    limit_validation: int | None = None,
+    limit_test: int | None = None,
+    in_memory: bool = False,
+    device=None,
+    download: bool = True,
+) -> Loaders:
+    """:func:`data_loader` with a validation set held out of the training images (see
+    :func:`validation_split`): ``Loaders(train, validation, test)``. Only ``train`` is shuffled;
+    the limits cut each part to a class-balanced subset."""
+    device = use_device() if device is None else torch.device(device)
+    train_data, test_data = make_data(root, download=download)
+    train_indices, validation_indices = validation_split(train_data.targets, validation)
+    parts = (
+        (limit(Subset(train_data, train_indices.tolist()), limit_train), batch_size, shuffle),
+        (
+            limit(Subset(train_data, validation_indices.tolist()), limit_validation),
+            test_batch_size or batch_size,
+            False,
+        ),
+        (limit(test_data, limit_test), test_batch_size or batch_size, False),
+    )
+    return Loaders(*(make_loader(d, b, s, in_memory=in_memory, device=device) for d, b, s in parts))
 
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, *, device, in_memory: bool = False):

@@ -131,6 +131,8 @@ class History:
     train_loss: list = field(default_factory=list)
     test_acc: list = field(default_factory=list)
     test_loss: list = field(default_factory=list)
+    val_acc: list = field(default_factory=list)  # empty when fit had no validation_loader
+    val_loss: list = field(default_factory=list)
     lr: list = field(default_factory=list)
     epoch_seconds: list = field(default_factory=list)
 
@@ -138,16 +140,14 @@ class History:
         for name, value in values.items():
             getattr(self, name).append(value)
 
-    def append_epoch(self, train_acc, train_losses, test_acc, test_losses, lr, seconds) -> None:
-        """Record one epoch from what ``train`` and ``test`` return (losses averaged over batches)."""
-        self.append(
-            train_acc=train_acc,
-            train_loss=statistics.fmean(train_losses),
-            test_acc=test_acc,
-            test_loss=statistics.fmean(test_losses),
-            lr=lr,
-            epoch_seconds=seconds,
-        )
+    def append_epoch(self, train_acc, train_losses, test_acc, test_losses, lr, seconds, val=None) -> None:
+        """Record one epoch from what ``train`` and ``test`` return (losses averaged over batches);
+        ``test_*`` or ``val`` (``(val_acc, val_losses)``) are None when that set was not evaluated."""
+        self.append(train_acc=train_acc, train_loss=statistics.fmean(train_losses), lr=lr, epoch_seconds=seconds)
+        if test_acc is not None:
+            self.append(test_acc=test_acc, test_loss=statistics.fmean(test_losses))
+        if val is not None:
+            self.append(val_acc=val[0], val_loss=statistics.fmean(val[1]))
 
     def __len__(self) -> int:
         return len(self.train_acc)
@@ -197,9 +197,10 @@ def fit(
     model,
     device,
     train_loader,
-    test_loader,
+    test_loader=None,
     epochs: int | None = None,
     *,
+    validation_loader=None,
     recipe: Recipe | str = "classic",
     optimizer=None,
     scheduler=None,
@@ -216,7 +217,13 @@ def fit(
     ``seed + epoch``, so a run resumed from a checkpoint takes the same batches as one that
     never stopped. ``checkpoint`` is written after every epoch; with ``resume=True``
     training continues from it when it exists.
+
+    After every epoch the model is evaluated on ``validation_loader`` (``val_acc``, ``val_loss``)
+    and on ``test_loader`` (``test_acc``, ``test_loss``), each when given. Choices (epochs,
+    learning rates) are made on validation; the test set is for the final report.
     """
+    if test_loader is None and validation_loader is None:
+        raise ValueError("fit needs something to evaluate on: pass validation_loader= (or test_loader)")
     recipe = get_recipe(recipe)
     epochs = recipe.epochs if epochs is None else epochs
     device = torch.device(device)
@@ -252,9 +259,16 @@ def fit(
         )
         if not per_batch:
             scheduler.step()
-        test_acc, test_losses = test(model, device, test_loader, progress=progress, leave=False, **precision)
-        history.append_epoch(train_acc, train_losses, test_acc, test_losses, lr, time.perf_counter() - began)
-        epochs_bar.set_postfix(train=f"{train_acc:.2f}%", test=f"{test_acc:.2f}%", lr=f"{lr:g}")
+        val = test_acc = test_losses = None
+        if validation_loader is not None:
+            val = test(model, device, validation_loader, progress=progress, leave=False, **precision)
+        if test_loader is not None:
+            test_acc, test_losses = test(model, device, test_loader, progress=progress, leave=False, **precision)
+        history.append_epoch(train_acc, train_losses, test_acc, test_losses, lr, time.perf_counter() - began, val)
+        shown = {"val": val and val[0], "test": test_acc}
+        epochs_bar.set_postfix(
+            train=f"{train_acc:.2f}%", **{k: f"{v:.2f}%" for k, v in shown.items() if v is not None}, lr=f"{lr:g}"
+        )
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, optimizer, scheduler, epoch + 1, history)
     return history

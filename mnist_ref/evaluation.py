@@ -13,17 +13,38 @@ from .device import autocast, to_device
 
 
 @torch.inference_mode()
-def predict(model, device, loader):
-    """``(images, targets, predictions)`` on the CPU for a whole loader (for confusion matrices and galleries)."""
+def _answers(model, device, loader, answer):
+    """``(images, targets, answer(output) for each batch)``, concatenated on the CPU, in eval mode."""
     model.eval()
-    images, targets, predictions = [], [], []
+    images, targets, answers = [], [], []
     for data, target in loader:
         data_on_device, _ = to_device(data, target, device)
         with autocast(device):
-            predictions.append(model(data_on_device).argmax(dim=1).cpu())
+            answers.append(answer(model(data_on_device)).cpu())
         images.append(data.cpu())
         targets.append(target.cpu())
-    return torch.cat(images), torch.cat(targets), torch.cat(predictions)
+    return torch.cat(images), torch.cat(targets), torch.cat(answers)
+
+
+def predict(model, device, loader):
+    """``(images, targets, predictions)`` on the CPU for a whole loader (for confusion matrices and galleries)."""
+    return _answers(model, device, loader, lambda output: output.argmax(dim=1))
+
+
+def predict_probabilities(model, device, loader):
+    """``(images, targets, probabilities)`` on the CPU: ``probabilities[i]`` are the ten class probabilities
+    of image ``i`` (the exponential of ``Net``'s log-probabilities), float32, shape ``(N, 10)``."""
+    return _answers(model, device, loader, lambda output: output.float().exp())
+
+
+def mistakes_by_loss(targets: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+    """The misclassified positions, the worst first: sorted by their loss ``-log p[true]`` (largest first),
+    equal losses by position. A mistake made with confidence costs more than a hesitant one."""
+    targets = torch.as_tensor(targets).long()
+    wrong = misclassified_indices(targets, probabilities.argmax(dim=1))
+    losses = -probabilities[wrong, targets[wrong]].double().clamp(min=1e-45).log()
+    order = sorted(range(len(wrong)), key=lambda i: (-float(losses[i]), int(wrong[i])))
+    return wrong[order] if len(wrong) else wrong
 
 
 def confusion_matrix(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int = 10) -> torch.Tensor:

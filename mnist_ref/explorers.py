@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import html
 import io
+from collections import Counter
 
 import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from .evaluation import misclassified_indices
+from .evaluation import misclassified_indices, mistakes_by_loss
 from .model import check_input, layer_outputs
 from .plots import as_pixels
 from .recipes import step_lr_schedule
@@ -295,12 +296,23 @@ def precision_explorer() -> widgets.VBox:
     )
 
 
-def misclassified_figure(images, targets, predictions, index: int) -> Figure:
-    """Image ``index`` of a normalized batch (N, 1, 28, 28), titled with its true and predicted label."""
-    fig = Figure(figsize=(3, 3.2), layout="constrained")
-    ax = fig.add_subplot()
+def misclassified_figure(images, targets, predictions, index: int, probabilities=None) -> Figure:
+    """Image ``index`` of a normalized batch (N, 1, 28, 28), titled with its true and predicted label;
+    with ``probabilities`` (N, 10), a bar chart of the ten probabilities beside it."""
+    true, predicted = int(targets[index]), int(predictions[index])
+    fig = Figure(figsize=(3, 3.2) if probabilities is None else (6.5, 2.8), layout="constrained")
+    if probabilities is None:
+        ax = fig.add_subplot()
+    else:
+        ax, bars = fig.subplots(1, 2, width_ratios=[1, 2])
+        p = probabilities[index].float()
+        colours = ["seagreen" if d == true else ("firebrick" if d == predicted else "lightgray") for d in range(len(p))]
+        bars.bar(range(len(p)), p.numpy(), color=colours)
+        bars.set_xticks(range(len(p)))
+        bars.set_ylim(0, 1)
+        bars.set_title(f"p(predicted {predicted}) = {float(p[predicted]):.2f}, p(true {true}) = {float(p[true]):.2f}")
     ax.imshow(as_pixels(images[index]), cmap="gray")
-    ax.set_title(f"#{index}: true {int(targets[index])}, predicted {int(predictions[index])}", color="firebrick")
+    ax.set_title(f"#{index}: true {true}, predicted {predicted}", color="firebrick")
     ax.set_xticks([])
     ax.set_yticks([])
     return fig
@@ -311,38 +323,70 @@ def step_position(position: int, delta: int, count: int) -> int:
     return (position + delta) % count if count else 0
 
 
-def misclassified_browser(images: torch.Tensor, targets: torch.Tensor, predictions: torch.Tensor) -> widgets.VBox:
-    """Lesson 07: page through the misclassified images with a slider and previous / next buttons.
+def pair_options(targets: torch.Tensor, predictions: torch.Tensor, wrong: torch.Tensor) -> list[tuple[str, object]]:
+    """Dropdown options of the mistake filter: every mistake, then each (true, predicted) pair that occurs,
+    the most frequent first (ties by the pair), with its count."""
+    pairs = Counter(zip(targets[wrong].tolist(), predictions[wrong].tolist()))
+    ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))
+    return [(f"all mistakes ({len(wrong)})", None)] + [(f"true {t} → {p} ({n})", (t, p)) for (t, p), n in ranked]
 
-    ``images``: the normalized test images (N, 1, 28, 28); ``targets``, ``predictions``: (N,).
-    The buttons wrap around at the ends; ``.previous`` and ``.next`` are handles for checks.
+
+def misclassified_browser(
+    images: torch.Tensor, targets: torch.Tensor, predictions: torch.Tensor, probabilities: torch.Tensor | None = None
+) -> widgets.VBox:
+    """Lesson 07: page through the misclassified images with a slider and previous / next buttons,
+    filtered by (true, predicted) pair.
+
+    ``images``: normalized (N, 1, 28, 28); ``targets``, ``predictions``: (N,). With ``probabilities``
+    (N, 10) the mistakes come worst first (by loss ``-log p[true]``) and each shows its ten probabilities;
+    without, in the order of the images. The buttons wrap around at the ends; ``.previous``, ``.next``
+    and ``.controls["pair"]`` are handles for checks.
     """
     _check_images(images, targets, "misclassified_browser")
     if len(predictions) != len(targets):
         raise ValueError(f"misclassified_browser needs one prediction per image: {len(predictions)} for {len(targets)}")
-    wrong = misclassified_indices(targets, predictions)
+    if probabilities is not None:
+        if tuple(probabilities.shape[:1]) != (len(targets),) or probabilities.dim() != 2:
+            raise ValueError(f"probabilities should be (N, classes) for N={len(targets)}: {tuple(probabilities.shape)}")
+        wrong = mistakes_by_loss(targets, probabilities)
+    else:
+        wrong = misclassified_indices(targets, predictions)
+    pair = widgets.Dropdown(options=pair_options(targets, predictions, wrong), value=None, description="show")
+    slider = widgets.IntSlider(value=0, min=0, max=0, description="mistake", continuous_update=False)
 
-    def draw(mistake):
-        if len(wrong) == 0:
+    def chosen(pair) -> list[int]:
+        return [i for i in wrong.tolist() if pair is None or (int(targets[i]), int(predictions[i])) == pair]
+
+    def fit_mistake_range(change=None):
+        slider.value = 0  # a new filter starts at its worst mistake; registered before the redraw
+        slider.max = max(len(chosen(pair.value)) - 1, 0)
+
+    pair.observe(fit_mistake_range, names="value")
+    fit_mistake_range()
+
+    def draw(mistake, pair):
+        shown = chosen(pair)
+        if not shown:
             fig = Figure(figsize=(3, 3.2), layout="constrained")
             fig.text(0.5, 0.5, "No misclassified digits", ha="center", va="center")
             return fig, "No misclassified digits"
-        index = int(wrong[mistake])
+        index = shown[mistake]
         true, predicted = int(targets[index]), int(predictions[index])
-        caption = f"mistake {mistake + 1} of {len(wrong)}: test image #{index}, true {true}, predicted {predicted}"
-        return misclassified_figure(images, targets, predictions, index), caption
+        caption = f"mistake {mistake + 1} of {len(shown)}: image #{index}, true {true}, predicted {predicted}"
+        if probabilities is not None:
+            p = probabilities[index]
+            loss = -torch.log(p[true].double().clamp(min=1e-45))
+            caption += f" with probability {float(p[predicted]):.2f} (loss {float(loss):.2f})"
+        return misclassified_figure(images, targets, predictions, index, probabilities), caption
 
-    slider = widgets.IntSlider(
-        value=0, min=0, max=max(len(wrong) - 1, 0), description="mistake", continuous_update=False
-    )
-    box = explorer(draw, mistake=slider)
+    box = explorer(draw, mistake=slider, pair=pair)
     previous, following = widgets.Button(description="◀ previous"), widgets.Button(description="next ▶")
 
     def move(delta):
-        slider.value = step_position(slider.value, delta, len(wrong))  # redraws through the slider
+        slider.value = step_position(slider.value, delta, len(chosen(pair.value)))  # redraws through the slider
 
     previous.on_click(lambda _: move(-1))
     following.on_click(lambda _: move(+1))
-    box.children[0].children = (previous, slider, following)  # the buttons on either side of the slider
+    box.children[0].children = (pair, previous, slider, following)  # the buttons on either side of the slider
     box.previous, box.next = previous, following
     return box

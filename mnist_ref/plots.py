@@ -46,15 +46,17 @@ def plot_data(batch_data, batch_label, n_images: int = 12, columns: int = 4) -> 
 
 
 def plot_curves(history) -> Figure:
-    """The 2x2 training curves: train loss, test loss, train accuracy, test accuracy, per epoch."""
+    """The 2x2 training curves: train loss, held-out loss, train accuracy, held-out accuracy, per epoch.
+    The held-out set is the validation set when the history has one (choices are made on it), else the test set."""
     values = history.to_dict() if hasattr(history, "to_dict") else history
     epochs = range(1, len(values["train_acc"]) + 1)
     fig = _figure(figsize=(12, 8), layout="constrained")
+    held_out, name = ("val", "Validation") if values.get("val_acc") else ("test", "Test")
     panels = [
         ("train_loss", "Training loss"),
-        ("test_loss", "Test loss"),
+        (f"{held_out}_loss", f"{name} loss"),
         ("train_acc", "Training accuracy (%)"),
-        ("test_acc", "Test accuracy (%)"),
+        (f"{held_out}_acc", f"{name} accuracy (%)"),
     ]
     for i, (key, title) in enumerate(panels):
         ax = fig.add_subplot(2, 2, i + 1)

@@ -32,3 +32,14 @@ def assert_not_attempted(exercise) -> None:
     for run in (exercise, exercise.hidden):
         with pytest.raises(NotAttempted, match="not attempted yet"):
             run(not_attempted)
+
+
+def question_explains(question, right, wrong_answers: dict, capsys) -> None:
+    """A self-checked question: the right answer gets its ✅, each typical wrong answer the message that
+    says why (``wrong_answers``: answer -> a fragment of it), and None is "not attempted"."""
+    question.check(right)
+    assert "✅" in capsys.readouterr().out
+    for wrong, why in wrong_answers.items():
+        fails(question.check, wrong, why)
+    with pytest.raises(NotAttempted):
+        question.check(None)

@@ -1,8 +1,10 @@
-"""Shared fixtures: a tiny MNIST written in the real IDX format, and the real one when present."""
+"""Shared fixtures: a tiny MNIST written in the real IDX format, the real one when present, and the graded class."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
+import multiprocessing
 import os
 import struct
 from pathlib import Path
@@ -65,3 +67,39 @@ def real_mnist() -> Path:
         if os.environ.get(REQUIRE_REAL) == "1":
             pytest.fail(f"{REQUIRE_REAL}=1 but the real MNIST is not usable: {exc}")
         pytest.skip(f"real MNIST not available (set MNIST_DATA): {exc}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def class_grading(request, tmp_path_factory):
+    """When a selected test reads the graded class, its grading starts with the session, in a process of
+    its own: its two grading workers use the core that the other tests (run first, see below), most of
+    which keep one core busy, leave idle. The process has the session's environment, whatever a test
+    patches later. (Not at a lower priority: on a busy machine that pushed submissions past their
+    wall-clock limit, mnist_course.autograde's 180 s per lesson.)"""
+    if not any("graded_class" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    from course_class import grade_class
+
+    folder = tmp_path_factory.mktemp("class")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool.submit(grade_class, folder)
+
+
+@pytest.fixture(scope="session")
+def graded_class(class_grading):
+    """The course's class autograded once per session (tests/course_class.py: who is in it and why)."""
+    return class_grading.result()
+
+
+# pytest-timeout counts fixture setup: the first test of the graded class may wait for the rest of its
+# grading, which has its own limits per student (mnist_course.autograde).
+GRADED_CLASS_TIMEOUT = 3600
+
+
+def pytest_collection_modifyitems(items):
+    """The tests of the graded class run last, when the grading that began with the session is done."""
+    reads_class = [item for item in items if "graded_class" in item.fixturenames]
+    for item in reads_class:
+        item.add_marker(pytest.mark.timeout(GRADED_CLASS_TIMEOUT))
+    items[:] = [item for item in items if item not in reads_class] + reads_class

@@ -9,13 +9,15 @@ submit, autograde, then read the scores through nbgrader's Gradebook API and the
   every student kept.
 * test_demo_plain_nbgrader: some of them graded by plain `nbgrader autograde` (the same grades), and the
   honest noisy answers through the learner's `nbgrader validate`.
-* test_whole_course: every lesson; the solutions score full marks, the untouched lessons zero.
+* test_whole_course: every lesson, read from the session's graded class (tests/course_class.py); the
+  solutions score full marks, the untouched lessons zero; plain `nbgrader autograde` agrees.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import os
 import shutil
 import time
 import zipfile
@@ -24,12 +26,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_class import SOLUTIONS, UNTOUCHED, make_course, subset
 from demo_lesson import NAME as DEMO
-from demo_lesson import write_demo_lesson
 from mnist_course.autograde import autograde
 from mnist_course.collect import collect, zip_collect
 from mnist_course.course import FEEDBACK, SUBMITTED, db_url, lesson_names
-from mnist_course.release import release
 from mnist_course.report import export, feedback
 from mnist_course.runner import nbgrader
 
@@ -40,24 +41,6 @@ CELL_TIMEOUT = 5  # seconds per cell in the demo class (the course default is c.
 # Worker wall-clock bound: nbgrader start-up and a kernel (~10 s on a loaded 2-core machine) plus
 # one cell timeout per hostile cell.
 DEMO_BOUND = 60
-
-
-def make_course(tmp: Path, lessons: list[str]) -> Path:
-    """A released course of `lessons` (names in solutions/, or DEMO: the test fixture)."""
-    course = tmp / "course"
-    course.mkdir()
-    shutil.copy2(ROOT / "nbgrader_config.py", course)
-    for lesson in lessons:
-        if lesson == DEMO:
-            write_demo_lesson(course / "solutions")
-            continue
-        shutil.copytree(
-            ROOT / "solutions" / lesson,
-            course / "solutions" / lesson,
-            ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
-        )
-    release(course)
-    return course
 
 
 def cell(nb, grade_id: str):
@@ -273,19 +256,14 @@ def test_demo_plain_nbgrader(tmp_path):
         assert "Success! Your notebook passes all the tests." in report, report
 
 
-def test_whole_course(tmp_path):
+def test_whole_course(graded_class, tmp_path):
     """The solutions earn every autograded point of every lesson, on the project's path and with plain
     `nbgrader autograde`; the untouched lessons none."""
-    lessons = lesson_names(ROOT)
-    course = make_course(tmp_path, lessons)
-    for lesson in lessons:
-        for student, folder in (("solutions", "solutions"), ("untouched", "lessons")):
-            dest = course / SUBMITTED / student / lesson
-            dest.mkdir(parents=True)
-            shutil.copy2(course / folder / lesson / f"{lesson}.ipynb", dest)
-    start = time.perf_counter()
-    results = autograde(course, workers=2)
-    elapsed = time.perf_counter() - start
+    lessons = graded_class.lessons
+    if os.environ.get("REDTEAM_LESSON") is None:
+        assert lessons == lesson_names(ROOT)
+    # The two students alone, in a copy: feedback and the plain grading below change the course.
+    course = subset(graded_class, tmp_path, [SOLUTIONS, UNTOUCHED], lessons)
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url(course)) as gb:
@@ -294,14 +272,13 @@ def test_whole_course(tmp_path):
             for a in gb.assignments
             for s in a.submissions
         }
-    assert {k: v[0] for k, v in scores.items() if k[0] == "solutions"} == {
-        ("solutions", lesson): scores[("solutions", lesson)][1] for lesson in lessons
+    assert {k: v[0] for k, v in scores.items() if k[0] == SOLUTIONS} == {
+        (SOLUTIONS, lesson): scores[(SOLUTIONS, lesson)][1] for lesson in lessons
     }
-    assert all(scores[("solutions", lesson)][1] > 0 for lesson in lessons)
-    assert {k: v[0] for k, v in scores.items() if k[0] == "untouched"} == {
-        ("untouched", lesson): 0 for lesson in lessons
-    }
-    # Plain `nbgrader autograde` over the project's config decides with the same trusted checks.
+    assert all(scores[(SOLUTIONS, lesson)][1] > 0 for lesson in lessons)
+    assert {k: v[0] for k, v in scores.items() if k[0] == UNTOUCHED} == {(UNTOUCHED, lesson): 0 for lesson in lessons}
+    # Plain `nbgrader autograde` over the project's config decides with the same trusted checks, here on
+    # the instructor's source notebooks themselves.
     for lesson in lessons:
         dest = course / SUBMITTED / "plain" / lesson
         dest.mkdir(parents=True)
@@ -310,13 +287,15 @@ def test_whole_course(tmp_path):
     with Gradebook(db_url(course)) as gb:
         plain = {a.name: gb.find_submission(a.name, "plain") for a in gb.assignments}
         assert {k: (s.code_score, s.max_code_score) for k, s in plain.items()} == {
-            lesson: (scores[("solutions", lesson)][1],) * 2 for lesson in lessons
+            lesson: (scores[(SOLUTIONS, lesson)][1],) * 2 for lesson in lessons
         }
     feedback(course)
-    for student in ("solutions", "untouched"):
+    for student in (SOLUTIONS, UNTOUCHED):
         for lesson in lessons:
             assert (course / FEEDBACK / student / lesson / f"{lesson}.html").exists()
+    results = graded_class.results
     print(
-        f"\nwhole course ({len(lessons)} lessons) x 2 students: {elapsed:.1f} s with 2 workers; "
-        + ", ".join(f"{r.student} {r.seconds:.0f} s" for r in results)
+        f"\nclass of {len(results)} ({len(lessons)} lessons each for {SOLUTIONS}, {UNTOUCHED}): "
+        f"{graded_class.seconds:.1f} s with 2 workers; "
+        + ", ".join(f"{s} {results[s].seconds:.0f} s" for s in (SOLUTIONS, UNTOUCHED))
     )

@@ -7,6 +7,7 @@ from dataclasses import fields
 
 import pytest
 import torch
+from torch.utils.data import DataLoader
 from torchvision import transforms
 
 from check_helpers import assert_not_attempted, fails, passes
@@ -17,10 +18,11 @@ from mnist_course.checks.lesson01 import (
     reference_class_counts,
     reference_transform,
 )
+from mnist_ref.checks import NotAttempted
 from mnist_ref.checks import lesson01 as check
 from mnist_ref.checks.lesson01.dataset_statistics import VISIBLE_COUNTS, VISIBLE_STATS
 from mnist_ref.checks.lesson01.input_pipeline import VISIBLE_BATCHES, VISIBLE_TRANSFORMS
-from mnist_ref.data import TensorLoader, mnist_transform
+from mnist_ref.data import VALIDATION_SIZE, TensorLoader, mnist_transform, validation_split
 
 
 @pytest.mark.parametrize(
@@ -389,3 +391,39 @@ def test_make_transform_returning_no_tensor_fails_on_the_grader_side():
 )
 def test_library_counterparts_are_refused(exercise, answer, used):
     fails(exercise, answer, used, "write it yourself", hidden=True)
+
+
+# --- the self-checked questions (practice, not graded) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "right", "wrong"),
+    [
+        (check.validation_question, "b", {"a": "size is not the problem", "c": "no harder", "d": "nothing breaks"}),
+        (
+            check.held_out_question,
+            500,
+            {5_000: "whole validation set", 5_500: "TRAINING images that remain", 1_000: "test set", 6_000: "before"},
+        ),
+        (
+            check.batches_question,
+            860,
+            {859: "one more, smaller batch", 938: "60,000", 79: "validation images", 157: "test set"},
+        ),
+    ],
+)
+def test_each_question_says_why_a_typical_wrong_answer_is_wrong(question, right, wrong, capsys):
+    question.check(right)
+    assert "✅" in capsys.readouterr().out
+    for answer, fragment in wrong.items():
+        fails(question.check, answer, fragment)
+    fails(question.check, 12_345 if isinstance(right, int) else "z", "12,345" if isinstance(right, int) else "one of")
+    with pytest.raises(NotAttempted, match="replace None by your answer"):
+        question.check(None)
+
+
+def test_the_numbers_of_the_questions_are_the_course_split():
+    targets = torch.arange(60_000) % 10
+    train, validation = validation_split(targets, VALIDATION_SIZE)
+    assert torch.bincount(targets[validation], minlength=10).tolist() == [500] * 10
+    assert len(DataLoader(range(len(train)), batch_size=64)) == 860

@@ -8,18 +8,22 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd import grad as taken_autograd  # taken before a check switches it off
 from torch.nn.functional import conv2d as taken_conv2d  # taken before a check switches it off
 
 from check_helpers import assert_not_attempted, fails, passes
 from mnist_course.checks import grade_in_process, requests_for
 from mnist_course.checks.lesson02 import (
+    reference_conv2d_backward,
     reference_conv2d_loops,
+    reference_conv2d_strided,
     reference_conv2d_unfold,
     reference_output_size,
     reference_parameters,
 )
 from mnist_ref.checks import CheckFailed
 from mnist_ref.checks import lesson02 as check
+from mnist_ref.checks.lesson02.backward import autograd_gradients, numerical_gradient
 from mnist_ref.checks.lesson02.sizes import VISIBLE_PARAMETERS, VISIBLE_SIZES
 from mnist_ref.model import count_parameters, layer_table
 
@@ -515,3 +519,272 @@ def loops_module(image, kernel):
 )
 def test_library_counterparts_are_refused(exercise, answer, used):
     fails(exercise, answer, used, "write it yourself", hidden=True)
+
+
+# --- conv2d_strided -----------------------------------------------------------------------------
+
+
+def strided_loops(image, kernel, padding=0, stride=1):
+    kh, kw = kernel.shape
+    padded = F.pad(image, (padding,) * 4)
+    rows, cols = (padded.shape[0] - kh) // stride + 1, (padded.shape[1] - kw) // stride + 1
+    out = torch.zeros(rows, cols, dtype=image.dtype)
+    for i in range(rows):
+        for j in range(cols):
+            out[i, j] = (padded[i * stride : i * stride + kh, j * stride : j * stride + kw] * kernel).sum()
+    return out
+
+
+def strided_from_loops(image, kernel, padding=0, stride=1):  # the learner's own stride-1 convolution, subsampled
+    padded = torch.zeros(image.shape[0] + 2 * padding, image.shape[1] + 2 * padding)
+    padded[padding : padding + image.shape[0], padding : padding + image.shape[1]] = image
+    return loops_sum(padded, kernel)[::stride, ::stride]
+
+
+def strided_unfold(image, kernel, padding=0, stride=1):
+    windows = F.pad(image, (padding,) * 4).unfold(0, kernel.shape[0], stride).unfold(1, kernel.shape[1], stride)
+    return torch.einsum("ijab,ab->ij", windows, kernel)
+
+
+@pytest.mark.parametrize("answer", [strided_loops, strided_from_loops, strided_unfold])
+def test_conv2d_strided_accepts_correct_answers(answer, capsys):
+    passes(check.conv2d_strided, answer)
+    assert "✅" in capsys.readouterr().out
+
+
+def strided_with(pad=lambda image, p: F.pad(image, (p,) * 4), stride_of=lambda s: s, kernel_of=lambda k: k):
+    """A strided convolution with one slip put in."""
+
+    def answer(image, kernel, padding=0, stride=1):
+        kernel = kernel_of(kernel)
+        kh, kw = kernel.shape
+        padded, step = pad(image, padding), stride_of(stride)
+        rows = range(0, padded.shape[0] - kh + 1, step)
+        cols = range(0, padded.shape[1] - kw + 1, step)
+        return torch.stack([torch.stack([(padded[i : i + kh, j : j + kw] * kernel).sum() for j in cols]) for i in rows])
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "misconception"),
+    [
+        (strided_with(pad=lambda image, p: F.pad(image, (p, 0, p, 0))), "BOTH sides"),
+        (strided_with(pad=lambda image, p: image), "padding is ignored"),
+        (strided_with(stride_of=lambda s: 1), "stride is ignored"),
+        (strided_with(pad=lambda image, p: F.pad(image[None], (p,) * 4, mode="replicate")[0]), "copies of the edge"),
+        (strided_with(kernel_of=lambda k: k.flip(0, 1)), "flipped"),
+        (lambda image, kernel, padding=0, stride=1: F.pad(loops_sum(image, kernel), (padding,) * 4), "OUTPUT"),
+        (lambda image, kernel, padding=0, stride=1: strided_loops(image, kernel, padding, stride)[None], "2-D"),
+        (
+            lambda image, kernel, padding=0, stride=1: F.conv2d(
+                image[None, None], kernel[None, None], None, stride, padding
+            )[0, 0],
+            "conv2d",
+        ),
+        (strided_with(pad=lambda image, p: F.pad(image, (p,) * 4) + 0.5), "values differ"),
+    ],
+)
+def test_conv2d_strided_slips_are_named(answer, misconception):
+    fails(check.conv2d_strided, answer, misconception)
+    fails(check.conv2d_strided, answer, misconception, hidden=True)
+
+
+def strided_rounded_up(image, kernel, padding=0, stride=1):  # keeps a window that sticks out
+    kh, kw = kernel.shape
+    padded = F.pad(image, (padding, padding + stride, padding, padding + stride))
+    rows = -(-(image.shape[0] + 2 * padding - kh) // stride) + 1
+    cols = -(-(image.shape[1] + 2 * padding - kw) // stride) + 1
+    return strided_loops(padded, kernel, 0, stride)[:rows, :cols]
+
+
+def test_conv2d_strided_rounding_up_is_named():
+    fails(check.conv2d_strided, strided_rounded_up, "rounds down")
+
+
+# --- conv2d_backward ----------------------------------------------------------------------------
+
+
+def backward_loops(image, kernel, grad_out):
+    kh, kw = kernel.shape
+    grad_image, grad_kernel = torch.zeros_like(image), torch.zeros_like(kernel)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            grad_image[i : i + kh, j : j + kw] += grad_out[i, j] * kernel
+            grad_kernel += grad_out[i, j] * image[i : i + kh, j : j + kw]
+    return grad_image, grad_kernel
+
+
+def backward_as_convolutions(image, kernel, grad_out):  # CS231n's observation, with the learner's own conv
+    kh, kw = kernel.shape
+    padded = torch.zeros(grad_out.shape[0] + 2 * (kh - 1), grad_out.shape[1] + 2 * (kw - 1), dtype=grad_out.dtype)
+    padded[kh - 1 : kh - 1 + grad_out.shape[0], kw - 1 : kw - 1 + grad_out.shape[1]] = grad_out
+    return [loops_sum(padded, kernel.flip(0, 1)).to(image.dtype), loops_sum(image, grad_out).to(image.dtype)]
+
+
+def backward_einsum(image, kernel, grad_out):
+    kh, kw = kernel.shape
+    grad_kernel = torch.einsum("ijab,ij->ab", image.unfold(0, kh, 1).unfold(1, kw, 1), grad_out)
+    grad_image = torch.zeros_like(image)
+    for a in range(kh):
+        for b in range(kw):
+            grad_image[a : a + grad_out.shape[0], b : b + grad_out.shape[1]] += kernel[a, b] * grad_out
+    return grad_image, grad_kernel
+
+
+@pytest.mark.parametrize("answer", [backward_loops, backward_as_convolutions, backward_einsum])
+def test_conv2d_backward_accepts_correct_answers(answer, capsys):
+    passes(check.conv2d_backward, answer)
+    assert "✅" in capsys.readouterr().out
+
+
+def backward_not_flipped(image, kernel, grad_out):
+    grad_image, grad_kernel = backward_as_convolutions(image, kernel.flip(0, 1), grad_out)
+    return grad_image, backward_loops(image, kernel, grad_out)[1]
+
+
+def backward_kernel_flipped(image, kernel, grad_out):
+    grad_image, grad_kernel = backward_loops(image, kernel, grad_out)
+    return grad_image, grad_kernel.flip(0, 1)
+
+
+def backward_no_upstream(image, kernel, grad_out):
+    return backward_loops(image, kernel, torch.ones_like(grad_out))
+
+
+def backward_kernel_per_position(image, kernel, grad_out):  # summed over the kernel's axes, not the positions
+    kh, kw = kernel.shape
+    windows = image.unfold(0, kh, 1).unfold(1, kw, 1)
+    return backward_loops(image, kernel, grad_out)[0], (windows * grad_out[:, :, None, None]).sum(dim=(2, 3))
+
+
+def backward_with_autograd(image, kernel, grad_out):
+    image, kernel = image.clone().requires_grad_(), kernel.clone().requires_grad_()
+    (loops_sum(image, kernel) * grad_out).sum().backward()
+    return image.grad, kernel.grad
+
+
+@pytest.mark.parametrize(
+    ("answer", "misconception"),
+    [
+        (backward_not_flipped, "FLIPPED kernel"),
+        (backward_kernel_flipped, "grad_kernel is flipped"),
+        (lambda image, kernel, grad_out: backward_loops(image, kernel, grad_out)[::-1], "swapped"),
+        (lambda image, kernel, grad_out: (grad_out, backward_loops(image, kernel, grad_out)[1]), "not the output's"),
+        (backward_kernel_per_position, "ALL output positions"),
+        (backward_no_upstream, "ignores grad_out"),
+        (backward_with_autograd, "calls autograd"),
+        (lambda image, kernel, grad_out: backward_loops(image, kernel, grad_out)[0], "a pair"),
+        (
+            lambda image, kernel, grad_out: (backward_loops(image, kernel, grad_out)[0], kernel * 0),
+            "grad_kernel is wrong",
+        ),
+    ],
+)
+def test_conv2d_backward_slips_are_named(answer, misconception):
+    fails(check.conv2d_backward, answer, misconception)
+    fails(check.conv2d_backward, answer, misconception, hidden=True)
+
+
+def test_conv2d_backward_in_place_is_named():
+    def in_place(image, kernel, grad_out):
+        grad_out *= 1.5
+        return backward_loops(image, kernel, grad_out / 1.5)
+
+    fails(check.conv2d_backward, in_place, "changed grad_out in place")
+
+
+def test_the_lessons_numerical_gradient_agrees_with_autograd():
+    image, kernel, grad_out = torch.randn(5, 6).double(), torch.randn(3, 3).double(), torch.randn(3, 4).double()
+    want_image, want_kernel = autograd_gradients(image, kernel, grad_out)
+
+    def loss(x=image, w=kernel):
+        return (F.conv2d(x[None, None], w[None, None])[0, 0] * grad_out).sum()
+
+    assert torch.allclose(numerical_gradient(lambda x: loss(x=x), image), want_image, atol=1e-6)
+    assert torch.allclose(numerical_gradient(lambda w: loss(w=w), kernel), want_kernel, atol=1e-6)
+
+
+def test_new_references_agree_with_the_library():
+    image, kernel = torch.randn(9, 7), torch.randn(3, 2)
+    for padding, stride in [(0, 1), (1, 2), (2, 3)]:
+        expected = F.conv2d(image[None, None], kernel[None, None], padding=padding, stride=stride)[0, 0]
+        assert torch.allclose(reference_conv2d_strided(image, kernel, padding, stride), expected, atol=1e-5)
+    grad_out = torch.randn(7, 6)
+    for got, want in zip(
+        reference_conv2d_backward(image, kernel, grad_out), autograd_gradients(image, kernel, grad_out)
+    ):
+        assert torch.allclose(got, want, atol=1e-5)
+
+
+NEW_CORRECT = [
+    *[(check.conv2d_strided, a) for a in (strided_loops, strided_from_loops, strided_unfold)],
+    *[(check.conv2d_backward, a) for a in (backward_loops, backward_as_convolutions, backward_einsum)],
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("exercise", "answer"), NEW_CORRECT, ids=lambda v: getattr(v, "__name__", None) or v.title)
+def test_new_correct_answers_pass_for_every_seed(exercise, answer, seed):
+    grade_in_process(exercise, answer, seed=seed)
+
+
+@pytest.mark.parametrize("exercise", [check.conv2d_strided, check.conv2d_backward])
+def test_new_grader_inputs_vary_with_the_seed(exercise):
+    assert (
+        requests_for([exercise.key], 1)[exercise.key]["calls"] != requests_for([exercise.key], 2)[exercise.key]["calls"]
+    )
+
+
+def test_the_kernel_is_asked_to_switch_autograd_off_for_the_backward():
+    for request in requests_for(["lesson02.conv2d_backward"], 0)["lesson02.conv2d_backward"]["calls"]:
+        for target in ["torch.autograd:grad", "torch.autograd:backward", "torch.nn.functional:conv_transpose2d"]:
+            assert target in request["forbid"]
+
+
+def backward_taken_grad(image, kernel, grad_out):  # autograd taken before the check
+    image, kernel = image.clone().requires_grad_(), kernel.clone().requires_grad_()
+    return taken_autograd((loops_sum(image, kernel) * grad_out).sum(), (image, kernel))
+
+
+@pytest.mark.parametrize(
+    ("exercise", "answer", "used"),
+    [
+        (check.conv2d_backward, backward_taken_grad, "grad"),
+        (
+            check.conv2d_backward,
+            lambda image, kernel, grad_out: (
+                torch.nn.grad.conv2d_input((1, 1, *image.shape), kernel[None, None], grad_out[None, None])[0, 0],
+                torch.nn.grad.conv2d_weight(image[None, None], (1, 1, *kernel.shape), grad_out[None, None])[0, 0],
+            ),
+            "conv2d_input",
+        ),
+        (check.conv2d_backward, lambda i, k, g: reference_conv2d_backward(i, k, g), "reference_conv2d_backward"),
+        (
+            check.conv2d_strided,
+            lambda i, k, padding=0, stride=1: taken_conv2d(i[None, None], k[None, None], None, stride, padding)[0, 0],
+            "conv2d",
+        ),
+        (
+            check.conv2d_strided,
+            lambda i, k, padding=0, stride=1: reference_conv2d_strided(i, k, padding, stride),
+            "reference_conv2d_strided",
+        ),
+    ],
+)
+def test_new_library_counterparts_are_refused(exercise, answer, used):
+    fails(exercise, answer, used, "write it yourself", hidden=True)
+
+
+@pytest.mark.parametrize(
+    ("question", "right", "wrong"),
+    [
+        (check.strided_size_question, 14, {13: "rounds down", 15: "stick out", 28: "stride 1", 13.5: "whole number"}),
+        (check.same_padding_question, 2, {4: "EACH side", 1: "3 x 3 kernel", 0: "without padding"}),
+        (check.backward_shape_question, "c", {"a": "kernel is 3 x 3", "b": "OUTPUT's shape", "d": "batch"}),
+    ],
+)
+def test_each_question_says_why_a_typical_wrong_answer_is_wrong(question, right, wrong):
+    question.check(right)
+    for answer, fragment in wrong.items():
+        fails(question.check, answer, fragment)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from check_helpers import fails, passes
+from check_helpers import fails, passes, question_explains
 from mnist_course.checks import grade_in_process, requests_for
 from mnist_course.checks import lesson03 as graded
 from mnist_ref.checks import CheckFailed, NotAttempted, architecture
@@ -783,3 +783,27 @@ def test_a_constant_flatten_size_fails_visibly_on_the_size_the_text_names():
 def test_what_the_visible_flatten_check_cannot_see_it_says_it_did_not_check(capsys):
     check.flatten_size(ceil_pools)  # 28 and 32 stay even all along: the pools never round
     assert "odd ones too, are checked when graded" in capsys.readouterr().out
+
+
+# --- end-of-lesson questions that check themselves (practice, not graded) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "right", "wrong_answers"),
+    [
+        ("conv_parameters_question", 36_928, {36_864: "biases", 577: "ONE output channel", 102_464: "not 5 x 5"}),
+        ("missing_pool_question", 16_384, {4_096: "WITH the second pool", 8_192: "AND the width", 36_864: "SECOND"}),
+        ("shift_question", "b", {"a": "EQUIVARIANT", "c": "one weight per feature", "d": "normalizes"}),
+    ],
+)
+def test_each_question_explains_each_typical_wrong_answer(question, right, wrong_answers, capsys):
+    question_explains(getattr(check, question), right, wrong_answers, capsys)
+
+
+def test_questions_refuse_answers_of_the_wrong_kind():
+    fails(check.shift_question.check, "e", "one of 'a', 'b', 'c', 'd'")
+    fails(check.shift_question.check, 2, "one of")
+    fails(check.missing_pool_question.check, "16384", "answer with a number")
+    fails(check.missing_pool_question.check, True, "answer with a number")
+    fails(check.missing_pool_question.check, 1234, "not 1,234.", "Walk the side lengths")
+    check.shift_question.check(" B ")  # spaces and capitals are fine

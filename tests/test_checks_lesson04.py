@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.sgd import sgd as torch_sgd
 
-from check_helpers import fails, not_attempted
+from check_helpers import fails, not_attempted, question_explains
 from mnist_course.checks import grade_in_process
 from mnist_course.checks.lesson04 import reference_sgd_momentum_step, reference_test, reference_train
 from mnist_ref import engine
@@ -563,3 +563,53 @@ def test_graded_train_replays_the_state_after_the_call():
         torch.optim.SGD(expected.parameters(), lr=0.05, momentum=0.9),
     )
     assert all(torch.allclose(a, b) for a, b in zip(model.parameters(), expected.parameters()))
+
+
+# --- overfit one batch: the sanity check's self-check (practice, not graded) -----------------------
+
+
+def _losses(first=2.31, last=0.004, steps=25):
+    return [first * (last / first) ** (i / (steps - 1)) for i in range(steps)]
+
+
+def test_overfit_check_accepts_a_loss_that_falls_near_zero(capsys):
+    check.overfit_one_batch(_losses())
+    out = capsys.readouterr().out
+    assert "✅" in out and "2.310" in out
+
+
+@pytest.mark.parametrize(
+    ("losses", "why"),
+    [
+        ([2.3026] * 25, "weights do not move"),  # no optimizer.step(), or lr = 0
+        (_losses(last=0.6), "fell only from 2.310 to 0.600"),  # lr far too small, or not enough steps
+        (_losses(last=40.0), "rose from 2.310 to 40.000"),  # lr far too large
+        ([2.3, 5.0, float("nan")], "inf or nan"),
+        (_losses(first=0.02, last=0.001), "about ln 10"),  # not log-probabilities, or a model already trained
+        ([torch.tensor(2.3), torch.tensor(0.01)], "Python floats"),  # loss tensors kept, not loss.item()
+        (2.3, "the list of the losses"),
+    ],
+)
+def test_overfit_check_names_what_went_wrong(losses, why):
+    fails(check.overfit_one_batch, losses, why)
+
+
+# --- end-of-lesson questions that check themselves (practice, not graded) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "right", "wrong_answers"),
+    [
+        ("first_loss_question", 2.30, {0.1: "probability", 1.0: "natural logarithm", -2.30: "negative"}),
+        ("overfit_question", "b", {"a": "MEMORISE", "c": "generalisation", "d": "even faster"}),
+        ("validation_question", "b", {"a": "memorising", "c": "honest estimate"}),
+    ],
+)
+def test_each_question_explains_each_typical_wrong_answer(question, right, wrong_answers, capsys):
+    question_explains(getattr(check, question), right, wrong_answers, capsys)
+
+
+def test_the_first_loss_accepts_two_decimals_or_more():
+    check.first_loss_question.check(2.3026)
+    check.first_loss_question.check(2.3)
+    fails(check.first_loss_question.check, 2.0, "not 2.", "Uniform guessing")

@@ -489,3 +489,42 @@ def run_training_with_fit(model, device, train_loader, test_loader, optimizer, s
 def test_library_counterparts_are_refused(exercise, answer, used):
     exercise(answer)  # the library's answer is right: the visible check says so...
     fails(exercise, answer, used, "write it yourself", hidden=True)  # ...but it earns nothing
+
+
+# --- the self-checked questions (mnist_ref/checks/questions.py) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [("a", "memorizes"), ("b", "test set"), ("d", "turns back up"), ("e", "one of 'a', 'b', 'c', 'd'"), (3, "got 3")],
+)
+def test_best_epoch_question_names_each_wrong_choice(answer, fragment):
+    fails(check.q_best_epoch.check, answer, fragment)
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [(0.01, "plain SGD's step"), (0.001, "dampening=0"), (0.019, "after two steps"), (1, "v = 0.9")],
+)
+def test_momentum_question_names_each_wrong_number(answer, fragment):
+    fails(check.q_momentum_step.check, answer, fragment)
+
+
+@pytest.mark.parametrize("question", [check.q_best_epoch, check.q_momentum_step])
+def test_questions_accept_the_right_answer_and_never_stop_the_notebook(question, capsys):
+    question.check(question.right)
+    assert "✅" in capsys.readouterr().out
+    question(None)  # unanswered: a line, not an exception (practice, under nbgrader too)
+    assert "not attempted yet" in capsys.readouterr().out
+    with pytest.raises(NotAttempted):
+        question.check(None)
+    question("zzz" if isinstance(question.right, str) else -1.0)
+    assert "not yet correct" in capsys.readouterr().out
+    question.solution()
+    assert repr(question.right) in capsys.readouterr().out
+
+
+def test_choice_answers_ignore_case_and_spaces_and_numbers_a_bool_is_no_number():
+    check.q_best_epoch.check(" C ")
+    fails(check.q_momentum_step.check, True, "answer with a number")
+    check.q_momentum_step.check(0.10001)  # within the tolerance

@@ -11,6 +11,7 @@ import mnist_ref
 from check_helpers import assert_not_attempted, fails
 from mnist_course.checks import grade_in_process
 from mnist_ref import Net, load_checkpoint
+from mnist_ref.checks import CheckFailed
 from mnist_ref.checks import lesson06 as check
 
 
@@ -300,3 +301,38 @@ def test_load_for_inference_checks_outputs_with_fresh_seeded_weights(tmp_path, m
     monkeypatch.chdir(tmp_path)
     grade_in_process(check.load_for_inference, load_for_inference, seed=5)
     assert list(tmp_path.iterdir()) == []  # the scratch checkpoints were written here, and removed
+
+
+# --- the self-checked questions ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "fragment"),
+    [
+        (check.q_batch_bytes, 50_176, "number of VALUES"),
+        (check.q_batch_bytes, 100_352, "float16"),
+        (check.q_batch_bytes, 401_408, "float64"),
+        (check.q_batch_bytes, 784, "one image"),
+        (check.q_batch_bytes, 12345, "Multiply"),
+        (check.q_float16_gradient, "a", "5 exponent bits"),
+        (check.q_float16_gradient, "c", "NEAREST"),
+        (check.q_float16_gradient, "d", "overflow"),
+    ],
+)
+def test_questions_name_each_wrong_answer(question, answer, fragment):
+    with pytest.raises(CheckFailed, match=fragment):
+        question.check(answer)
+
+
+@pytest.mark.parametrize("question", [check.q_batch_bytes, check.q_float16_gradient])
+def test_questions_accept_the_right_answer(question, capsys):
+    question.check(question.right)
+    question("x" if isinstance(question.right, str) else 1)  # wrong: printed, never raised
+    assert "✅" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_the_batch_bytes_agree_with_the_figure():
+    from mnist_ref.diagrams.devices import byte_counts
+
+    assert check.q_batch_bytes.right == byte_counts()["data"]
+    assert float(torch.tensor(1e-9, dtype=torch.float16)) == 0.0  # the float16 question's premise

@@ -269,3 +269,41 @@ def test_exact_types_only():
         pass
 
     fails(check.confusion_matrix, lambda t, p, n=10: cm_loop(t, p, n).as_subclass(Tensorish), "returned", hidden=True)
+
+
+# --- the self-checked questions ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "fragment"),
+    [
+        (check.q_choose_on, "a", "luckiest"),
+        (check.q_choose_on, "c", "memorizing"),
+        (check.q_validation_mistakes, 70, "10,000 TEST"),
+        (check.q_validation_mistakes, 4965, "gets right"),
+        (check.q_validation_mistakes, 420, "60,000"),
+        (check.q_validation_mistakes, 7, "100 - 99.30"),
+        (check.q_first_mistake, "b", "hesitant"),
+    ],
+)
+def test_questions_name_each_wrong_answer(question, answer, fragment):
+    with pytest.raises(mnist_ref.checks.CheckFailed, match=fragment):
+        question.check(answer)
+
+
+@pytest.mark.parametrize("question", [check.q_choose_on, check.q_validation_mistakes, check.q_first_mistake])
+def test_questions_accept_the_right_answer(question, capsys):
+    question.check(question.right)
+    question(None)
+    out = capsys.readouterr().out
+    assert "✅" in out and "not attempted yet" in out
+
+
+def test_the_first_mistake_question_agrees_with_the_browser_order():
+    from mnist_ref.evaluation import mistakes_by_loss
+
+    targets = torch.tensor([4, 4])
+    probabilities = torch.zeros(2, 10)
+    probabilities[0, 9], probabilities[0, 4] = 0.99, 0.01  # (a)
+    probabilities[1, 9], probabilities[1, 4], probabilities[1, 0] = 0.51, 0.45, 0.04  # (b)
+    assert mistakes_by_loss(targets, probabilities).tolist() == [0, 1]

@@ -13,6 +13,8 @@ from mnist_ref import data as data_module
 from mnist_ref.data import (
     MNIST_MEAN,
     MNIST_STD,
+    VALIDATION_SIZE,
+    Loaders,
     MnistDataError,
     TensorLoader,
     data_loader,
@@ -23,7 +25,9 @@ from mnist_ref.data import (
     make_data,
     make_loader,
     raw_folder,
+    split_loaders,
     subset_indices,
+    validation_split,
     verify_mnist,
 )
 
@@ -193,8 +197,85 @@ def test_data_folder_is_resolved_once_per_call(tiny_mnist, monkeypatch):
     assert resolved == [(None,)]
 
 
+def test_validation_split_is_balanced_disjoint_and_covers_every_index():
+    targets = torch.arange(10).repeat_interleave(torch.arange(30, 40))  # unequal classes: 30..39 of each
+    train_indices, validation_indices = validation_split(targets, 25)
+    assert len(validation_indices) == 25 and len(train_indices) == len(targets) - 25
+    counts = torch.bincount(targets[validation_indices], minlength=10)
+    assert counts.max() - counts.min() <= 1
+    assert torch.equal(torch.cat([train_indices, validation_indices]).sort().values, torch.arange(len(targets)))
+    for indices in (train_indices, validation_indices):
+        assert torch.equal(indices, indices.sort().values)
+
+
+def test_validation_split_is_seeded_and_random_within_a_class():
+    targets = torch.arange(10).repeat(50)
+    first = validation_split(targets, 100)
+    assert all(torch.equal(a, b) for a, b in zip(first, validation_split(targets, 100), strict=True))
+    assert not torch.equal(first[1], validation_split(targets, 100, seed=1)[1])
+    assert not torch.equal(first[1], subset_indices(targets, 100))  # drawn at random, not the first of each digit
+    assert VALIDATION_SIZE == 5_000
+
+
+@pytest.mark.parametrize("n", [0, -1, 500, 501])
+def test_validation_split_rejects_a_size_it_cannot_hold_out(n):
+    with pytest.raises(ValueError, match="validation size"):
+        validation_split(torch.arange(10).repeat(50), n)
+
+
+def _targets(loader) -> torch.Tensor:
+    return torch.cat([target for _, target in loader])
+
+
+def test_split_loaders_holds_validation_out_of_the_training_images(tiny_mnist):
+    loaders = split_loaders(batch_size=16, validation=50, test_batch_size=40, device="cpu")
+    assert isinstance(loaders, Loaders) and loaders._fields == ("train", "validation", "test")
+    assert [len(loader.dataset) for loader in loaders] == [150, 50, 100]
+    assert (loaders.train.batch_size, loaders.validation.batch_size, loaders.test.batch_size) == (16, 40, 40)
+    train_indices, validation_indices = validation_split(make_data()[0].targets, 50)
+    assert loaders.train.dataset.indices == train_indices.tolist()
+    assert loaders.validation.dataset.indices == validation_indices.tolist()
+    assert not set(loaders.train.dataset.indices) & set(loaders.validation.dataset.indices)
+
+
+def test_split_loaders_shuffles_only_the_training_set(tiny_mnist):
+    for in_memory in (False, True):
+        loaders = split_loaders(batch_size=16, validation=50, in_memory=in_memory, device="cpu")
+        torch.manual_seed(0)
+        first = [_targets(loader) for loader in loaders]
+        torch.manual_seed(1)
+        second = [_targets(loader) for loader in loaders]
+        assert [torch.equal(a, b) for a, b in zip(first, second)] == [False, True, True], in_memory
+
+
+def test_split_loaders_limits_cut_balanced_subsets_of_each_part(tiny_mnist):
+    whole = split_loaders(batch_size=16, validation=100, device="cpu")
+    cut = split_loaders(batch_size=16, validation=100, limit_train=30, limit_validation=20, limit_test=40, device="cpu")
+    assert [len(loader.dataset) for loader in cut] == [30, 20, 40]
+    for part, whole_part in zip(cut[:2], whole[:2]):
+        assert set(part.dataset.indices) <= set(whole_part.dataset.indices)  # cut inside its own part
+    for loader in cut:
+        counts = torch.bincount(_targets(loader), minlength=10)
+        assert counts.max() - counts.min() <= 1
+
+
+def test_split_loaders_in_memory_gives_the_same_batches(tiny_mnist):
+    options = dict(batch_size=32, shuffle=False, validation=60, limit_train=70, device="cpu")
+    classic, memory = split_loaders(**options), split_loaders(in_memory=True, **options)
+    for classic_loader, memory_loader in zip(classic, memory, strict=True):
+        assert isinstance(memory_loader, TensorLoader) and len(memory_loader) == len(classic_loader)
+        for (x1, y1), (x2, y2) in zip(classic_loader, memory_loader, strict=True):
+            assert torch.equal(x1, x2) and torch.equal(y1, y2)
+
+
+def test_split_loaders_says_when_the_validation_set_is_too_large(tiny_mnist):
+    with pytest.raises(ValueError, match="validation size must be between 1 and 199, got 5000"):
+        split_loaders(device="cpu")  # the default 5,000 of the real set is more than 200 tiny images
+
+
 def test_package_exports_the_seed_api():
-    for name in ("use_device", "make_data", "data_loader", "Net", "train", "test", "plot_data", "setup_lesson"):
+    names = ("use_device", "make_data", "data_loader", "Net", "train", "test", "plot_data", "setup_lesson")
+    for name in (*names, "split_loaders", "validation_split", "Loaders", "VALIDATION_SIZE"):
         assert name in mnist_ref.__all__
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mnist_ref import engine
-from mnist_ref.data import data_loader
+from mnist_ref.data import data_loader, split_loaders
 from mnist_ref.engine import History, fit, load_checkpoint, save_checkpoint, seed_everything, train
 from mnist_ref.model import Net
 
@@ -12,6 +12,11 @@ CPU = torch.device("cpu")
 @pytest.fixture
 def loaders(tiny_mnist):
     return data_loader(batch_size=32, in_memory=True, device="cpu")
+
+
+@pytest.fixture
+def split(tiny_mnist):
+    return split_loaders(batch_size=32, validation=50, in_memory=True, device="cpu")
 
 
 def _weights(model):
@@ -48,6 +53,52 @@ def test_fit_learns_and_records_history(loaders):
     assert history.test_acc[-1] >= 90  # the synthetic digits are easy
     assert history.train_loss[-1] < history.train_loss[0]
     assert all(s > 0 for s in history.epoch_seconds)
+
+
+def test_fit_evaluates_on_validation_without_touching_the_test_set(split, monkeypatch):
+    evaluated = []
+    real_test = engine.test
+    monkeypatch.setattr(
+        engine,
+        "test",
+        lambda model, device, loader, **kw: evaluated.append(loader) or real_test(model, device, loader, **kw),
+    )
+    history = fit(Net(), CPU, split.train, validation_loader=split.validation, epochs=2, seed=0, progress=False)
+    assert evaluated == [split.validation] * 2
+    assert len(history.val_acc) == len(history.val_loss) == len(history) == 2
+    assert history.test_acc == history.test_loss == []
+    assert all(0 <= acc <= 100 for acc in history.val_acc)
+
+
+def test_fit_with_validation_and_test_records_both_and_with_test_only_as_before(split):
+    seed_everything(0)
+    both = fit(Net(), CPU, split.train, split.test, 2, validation_loader=split.validation, seed=0, progress=False)
+    assert len(both.val_acc) == len(both.test_acc) == 2
+    seed_everything(0)
+    test_only = fit(Net(), CPU, split.train, split.test, 2, seed=0, progress=False)
+    assert test_only.val_acc == test_only.val_loss == [] and test_only.test_acc == both.test_acc
+
+
+def test_fit_without_anything_to_evaluate_on_says_what_to_pass(split):
+    with pytest.raises(ValueError, match="validation_loader="):
+        fit(Net(), CPU, split.train, epochs=1, progress=False)
+
+
+def test_history_from_an_old_dict_has_empty_validation():
+    old = {"train_acc": [90.0], "train_loss": [0.3], "test_acc": [95.0], "test_loss": [0.2], "lr": [0.01]}
+    history = History.from_dict(old)
+    assert (history.val_acc, history.val_loss, history.epoch_seconds) == ([], [], [])
+    assert history.test_acc == [95.0] and len(history) == 1
+    assert History.from_dict(history.to_dict()) == history
+
+
+def test_resumed_run_keeps_its_validation_history(split, tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    options = dict(validation_loader=split.validation, seed=1, checkpoint=checkpoint, progress=False)
+    seed_everything(1)
+    first = fit(Net(), CPU, split.train, epochs=1, **options)
+    history = fit(Net(), CPU, split.train, epochs=2, resume=True, **options)
+    assert history.val_acc[:1] == first.val_acc and len(history.val_acc) == 2
 
 
 def test_device_precision_and_layout_are_decided_once_per_epoch(loaders, monkeypatch):

@@ -6,9 +6,11 @@ from torch import nn
 from mnist_ref.evaluation import (
     confusion_matrix,
     misclassified_indices,
+    mistakes_by_loss,
     most_confused_pairs,
     per_class_accuracy,
     predict,
+    predict_probabilities,
 )
 
 CPU = torch.device("cpu")
@@ -63,3 +65,31 @@ def test_predict_collects_the_whole_loader_in_order():
     assert torch.equal(got_images, images) and torch.equal(got_targets, targets)
     assert torch.equal(predictions, images[:, 0, :10, :].sum(dim=2).argmax(dim=1))
     assert not model.training  # predict evaluates in eval mode
+
+
+def test_predict_probabilities_are_the_models_and_agree_with_predict():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.LogSoftmax(dim=1))
+    data = torch.randn(7, 1, 28, 28)
+    loader = [(data[:4], torch.arange(4)), (data[4:], torch.arange(3))]
+    images, targets, probabilities = predict_probabilities(model, CPU, loader)
+    assert probabilities.shape == (7, 10) and probabilities.dtype == torch.float32
+    assert torch.allclose(probabilities.sum(dim=1), torch.ones(7))
+    assert torch.allclose(probabilities, model(data).exp())
+    assert torch.equal(probabilities.argmax(dim=1), predict(model, CPU, loader)[2])
+    assert torch.equal(images, data) and targets.tolist() == [0, 1, 2, 3, 0, 1, 2]
+
+
+def test_mistakes_by_loss_puts_confident_mistakes_first():
+    targets = torch.tensor([0, 1, 2, 0, 1])
+    probabilities = torch.tensor(
+        [
+            [0.2, 0.8, 0.0],  # wrong, p(true) 0.2
+            [0.0, 1.0, 0.0],  # right
+            [0.0, 0.95, 0.05],  # wrong, p(true) 0.05: the worst
+            [0.2, 0.8, 0.0],  # wrong, the same loss as #0: by position
+            [0.6, 0.4, 0.0],  # wrong, p(true) 0.4
+        ]
+    )
+    assert mistakes_by_loss(targets, probabilities).tolist() == [2, 0, 3, 4]
+    assert mistakes_by_loss(torch.tensor([1]), torch.tensor([[0.0, 1.0]])).tolist() == []

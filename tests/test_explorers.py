@@ -206,18 +206,18 @@ def test_step_position_wraps_around():
 def test_misclassified_browser_follows_slider_and_buttons():
     images, targets, predictions = mistakes()
     box = misclassified_browser(images, targets, predictions)
-    slider = box.controls["mistake"]
+    slider, pair = box.controls["mistake"], box.controls["pair"]
     assert "mnist-explorer" in box._dom_classes
-    assert list(box.children[0].children) == [box.previous, slider, box.next]
-    assert (slider.min, slider.max, box.shown) == (0, 2, {"mistake": 0})
-    assert box.caption.value == "mistake 1 of 3: test image #1, true 2, predicted 7"
+    assert list(box.children[0].children) == [pair, box.previous, slider, box.next]
+    assert (slider.min, slider.max, box.shown) == (0, 2, {"mistake": 0, "pair": None})
+    assert box.caption.value == "mistake 1 of 3: image #1, true 2, predicted 7"
     image = box.image.value
     box.next.click()
-    assert box.shown == {"mistake": 1} and box.image.value != image
-    assert box.caption.value == "mistake 2 of 3: test image #3, true 4, predicted 9"
+    assert box.shown["mistake"] == 1 and box.image.value != image
+    assert box.caption.value == "mistake 2 of 3: image #3, true 4, predicted 9"
     box.previous.click()
     box.previous.click()  # from the first mistake back to the last
-    assert box.caption.value == "mistake 3 of 3: test image #5, true 6, predicted 0"
+    assert box.caption.value == "mistake 3 of 3: image #5, true 6, predicted 0"
     _, after = redraws(box, "mistake", 0)
     assert after.startswith("mistake 1 of 3")
 
@@ -226,11 +226,68 @@ def test_misclassified_browser_without_mistakes():
     images, targets, _ = mistakes()
     box = misclassified_browser(images, targets, targets)
     assert box.caption.value == "No misclassified digits" and box.image.value[:4] == b"\x89PNG"
+    assert box.controls["pair"].options == (("all mistakes (0)", None),)
     box.next.click()
-    assert box.shown == {"mistake": 0}
+    assert box.shown == {"mistake": 0, "pair": None}
+
+
+def confident_mistakes():
+    """Six images; wrong at 1 (4 -> 9, p(true) 0.3), 2 (4 -> 9, p(true) 0.01), 4 (7 -> 1, p(true) 0.1)."""
+    images, _, _ = mistakes()
+    targets = torch.tensor([0, 4, 4, 3, 7, 5])
+    probabilities = torch.full((6, 10), 0.0)
+    for i, (true_p, wrong, wrong_p) in enumerate(
+        [(0.9, 1, 0.1), (0.3, 9, 0.7), (0.01, 9, 0.99), (1.0, 0, 0.0), (0.1, 1, 0.9), (0.6, 3, 0.4)]
+    ):
+        probabilities[i, wrong] = wrong_p
+        probabilities[i, targets[i]] += true_p
+    return images, targets, probabilities
+
+
+def test_mistakes_come_worst_first_with_their_probabilities():
+    images, targets, probabilities = confident_mistakes()
+    predictions = probabilities.argmax(dim=1)
+    box = misclassified_browser(images, targets, predictions, probabilities)
+    assert box.caption.value == "mistake 1 of 3: image #2, true 4, predicted 9 with probability 0.99 (loss 4.61)"
+    box.next.click()
+    assert box.caption.value.startswith("mistake 2 of 3: image #4, true 7, predicted 1 with probability 0.90")
+    box.next.click()
+    assert box.caption.value.endswith("image #1, true 4, predicted 9 with probability 0.70 (loss 1.20)")
+
+
+def test_misclassified_browser_filters_by_pair():
+    images, targets, probabilities = confident_mistakes()
+    predictions = probabilities.argmax(dim=1)
+    box = misclassified_browser(images, targets, predictions, probabilities)
+    pair, slider = box.controls["pair"], box.controls["mistake"]
+    assert [label for label, _ in pair.options] == ["all mistakes (3)", "true 4 → 9 (2)", "true 7 → 1 (1)"]
+    box.next.click()
+    pair.value = (7, 1)  # a new filter starts at its first mistake, and the slider shrinks to it
+    assert (slider.value, slider.max) == (0, 0)
+    assert box.caption.value.startswith("mistake 1 of 1: image #4, true 7, predicted 1")
+    pair.value = (4, 9)
+    assert slider.max == 1 and box.caption.value.startswith("mistake 1 of 2: image #2")
+    box.next.click()
+    box.next.click()  # wraps within the filter
+    assert box.caption.value.startswith("mistake 1 of 2: image #2")
+
+
+def test_misclassified_figure_draws_the_ten_probabilities():
+    images, targets, probabilities = confident_mistakes()
+    fig = misclassified_figure(images, targets, probabilities.argmax(dim=1), 1, probabilities)
+    picture, bars = fig.axes
+    assert picture.get_title() == "#1: true 4, predicted 9"
+    assert [round(bar.get_height(), 4) for bar in bars.patches] == [round(v, 4) for v in probabilities[1].tolist()]
+    assert bars.get_title() == "p(predicted 9) = 0.70, p(true 4) = 0.30"
 
 
 def test_misclassified_browser_rejects_mismatched_predictions():
     images, targets, predictions = mistakes()
     with pytest.raises(ValueError, match="one prediction per image"):
         misclassified_browser(images, targets, predictions[:3])
+
+
+def test_misclassified_browser_rejects_probabilities_of_another_shape():
+    images, targets, probabilities = confident_mistakes()
+    with pytest.raises(ValueError, match=r"probabilities should be \(N, classes\)"):
+        misclassified_browser(images, targets, probabilities.argmax(dim=1), probabilities[:3])

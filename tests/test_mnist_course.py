@@ -28,6 +28,9 @@ STEPS = [
     "export",
     "report",
     "all",
+    "roster",
+    "hub",
+    "exchange",
 ]
 AUTOGRADE_FLAGS = [
     "--workers",

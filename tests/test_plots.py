@@ -35,6 +35,15 @@ def test_plot_curves_has_four_panels_with_every_epoch():
     assert plot_curves(history.to_dict()).axes  # a metrics.json dict works too
 
 
+def test_plot_curves_shows_the_validation_set_when_there_is_one():
+    history = History()
+    for epoch in range(2):
+        history.append(train_acc=90 + epoch, train_loss=0.3, val_acc=93 + epoch, val_loss=0.2, lr=0.01, epoch_seconds=1)
+    fig = plot_curves(history)
+    assert _titles(fig) == ["Training loss", "Validation loss", "Training accuracy (%)", "Validation accuracy (%)"]
+    assert list(fig.axes[3].lines[0].get_ydata()) == [93, 94]
+
+
 def test_confusion_matrix_writes_every_count():
     cm = torch.arange(100).reshape(10, 10)
     fig = plot_confusion_matrix(cm)

@@ -53,7 +53,8 @@ def test_every_recipe_trains_the_same_model(tiny_mnist):
 
 def test_fast_recipe_from_the_command_line(tiny_mnist, tmp_path):
     out = tmp_path / "fast"
-    argv = ["train", "--recipe", "fast", "--epochs", "3", "--batch-size", "16", "--out", str(out), "--no-progress"]
+    argv = ["train", "--recipe", "fast", "--epochs", "3", "--batch-size", "16", "--validation", "20"]
+    argv += ["--out", str(out), "--no-progress"]
     assert main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["recipe"] == "fast" and len(metrics["test_acc"]) == 3

@@ -71,8 +71,14 @@ def test_bad_values_say_what_to_do(cpu_only):
 
 def test_full_budget_is_the_classic_recipe_run():
     full = BUDGETS["full"]
-    assert full.epochs == CLASSIC.epochs and (full.limit_train, full.limit_test) == (None, None)
-    assert BUDGETS["quick"].describe() == "budget 'quick': 2 epoch(s) on 1,000 training images, tested on 500"
+    assert full.epochs == CLASSIC.epochs and (full.limit_train, full.limit_validation, full.limit_test) == (None,) * 3
+    assert (
+        BUDGETS["quick"].describe()
+        == "budget 'quick': 2 epoch(s) on 1,000 training images, validated on 500, tested on 500"
+    )
+    assert full.describe() == (
+        "budget 'full': 20 epoch(s) on all 55,000 training images, validated on all 5,000, tested on all 10,000"
+    )
 
 
 def test_settings_are_frozen(tmp_path):
@@ -89,10 +95,8 @@ def test_setup_lesson_resolves_seeds_and_prints_one_line(tiny_mnist, cpu_only, m
     assert torch.equal(first, torch.rand(3))
     assert settings == Settings(tiny_mnist, CPU, BUDGETS["quick"])
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [
-        "device: cpu · budget 'quick': 2 epoch(s) on 1,000 training images, tested on 500",
-        "device: cpu · budget 'quick': 2 epoch(s) on 1,000 training images, tested on 500 (this lesson does not train)",
-    ]
+    quick = "device: cpu · budget 'quick': 2 epoch(s) on 1,000 training images, validated on 500, tested on 500"
+    assert lines == [quick, quick + " (this lesson does not train)"]
 
 
 def test_settings_data_loader_uses_folder_device_and_budget_limits(tiny_mnist, monkeypatch):
@@ -103,3 +107,21 @@ def test_settings_data_loader_uses_folder_device_and_budget_limits(tiny_mnist, m
     assert train_loader.batch_size == 16 and train_loader.images.device == CPU
     train_loader, _ = settings.data_loader(batch_size=16, limit_train=30)  # an option overrides the budget
     assert len(train_loader.dataset) == 30
+
+
+def test_settings_split_loaders_cut_every_part_to_the_budget(tiny_mnist, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(Path("/nonexistent")))  # the resolved folder is used, not the variable
+    budget = Budget("tiny", epochs=1, limit_train=50, limit_test=20, limit_validation=30)
+    loaders = Settings(tiny_mnist, CPU, budget).split_loaders(batch_size=16, validation=60, in_memory=True)
+    assert [len(loader.dataset) for loader in loaders] == [50, 30, 20]
+    assert loaders.train.batch_size == 16 and loaders.validation.images.device == CPU
+    loaders = Settings(tiny_mnist, CPU, budget).split_loaders(validation=60, limit_validation=None)  # an option wins
+    assert len(loaders.validation.dataset) == 60
+
+
+def test_the_quick_and_cpu_budgets_validate_on_a_balanced_part_of_the_validation_set():
+    from mnist_ref.data import VALIDATION_SIZE
+
+    for budget in (BUDGETS["quick"], BUDGETS["cpu"]):
+        assert 0 < budget.limit_validation < VALIDATION_SIZE and budget.limit_validation % 10 == 0
+        assert budget.limit_train < 60_000 - VALIDATION_SIZE

@@ -18,8 +18,16 @@ from mnist_course.preprocessors.grading_requests import graded_keys, lesson_pref
 from mnist_course.preprocessors.trusted_verdicts import judge_cell
 from mnist_ref.checks.fixtures import CountingSGD, make_model
 from mnist_ref.checks.framework import CheckFailed, Exercise, forbid
-from mnist_ref.checks.grading import ANSWERS_MIMETYPE, answer_request
-from mnist_ref.checks.transcript import NotPlainData, describe, from_data, qualified, restore_into, to_data
+from mnist_ref.checks.grading import ANSWERS_MIMETYPE, answer_call, answer_request
+from mnist_ref.checks.transcript import (
+    UNCHANGED,
+    NotPlainData,
+    describe,
+    from_data,
+    qualified,
+    restore_into,
+    to_data,
+)
 
 
 def through_json(value):
@@ -102,6 +110,39 @@ def test_shared_tensors_stay_shared_and_state_comes_back():
     restore_into([model, optimizer], through_json(to_data([copy, copy_optimizer])))
     assert optimizer.steps == 1 and len(model.calls) == 1
     assert torch.equal(model.fc.weight, copy.fc.weight) and model.fc.weight.grad is not None
+
+
+def one_step(model, device, loader, optimizer):
+    """An answer that changes its model and optimizer in place and leaves the loader as it came."""
+    for data, target in loader:
+        optimizer.zero_grad()
+        F.nll_loss(model(data), target).backward()
+        optimizer.step()
+    return [0.5]
+
+
+def test_only_the_arguments_a_call_changed_cross_back():
+    model = make_model("linear", 0)
+    loader = [(torch.randn(2, 1, 28, 28), torch.tensor([1, 2]))]
+    optimizer = CountingSGD(model.parameters(), lr=0.1, momentum=0.9)
+    request = {"args": through_json(to_data(((model, torch.device("cpu"), loader, optimizer), {})))}
+    after = answer_call(one_step, request)["after"]
+    # the loader and the device come back as UNCHANGED, the model because the optimizer refers to its weights
+    assert [item == UNCHANGED for item in after[0]] == [False, True, True, False]
+    # replayed on the grader's own objects: the changed state arrives, the rest stays
+    restore_into([[model, torch.device("cpu"), loader, optimizer], {}], through_json(after))
+    assert optimizer.steps == 1 and model.fc.weight.grad is not None and len(model.calls) == 1
+    # a pure function's inputs never cross back; an input it changes in place does
+    tensor = torch.arange(4.0)
+    request = {"args": through_json(to_data(((tensor,), {"scale": tensor.clone()})))}
+    assert answer_call(lambda t, scale: t * scale, request)["after"] == [
+        [UNCHANGED],
+        {"$": "dict", "v": [["scale", UNCHANGED]]},
+    ]
+    changed = answer_call(lambda t, scale: t.mul_(scale), request)["after"]
+    assert changed[0][0] != UNCHANGED and changed[1]["v"][0][1] == UNCHANGED
+    restore_into([[tensor], {"scale": tensor.clone()}], through_json(changed))
+    assert torch.equal(tensor, torch.arange(4.0) ** 2)
 
 
 def test_describe_reports_library_objects_reached_through_own_helpers():

@@ -16,8 +16,10 @@ from torch import nn
 
 from mnist_ref import model
 from mnist_ref.checks.fixtures import seeded
+from mnist_ref.checks.lesson02.backward import backward_visible, compare_backward
 from mnist_ref.checks.lesson02.convolution import compare_loops, compare_unfold, loops_visible, unfold_visible
 from mnist_ref.checks.lesson02.sizes import compare_parameters, compare_size, parameters_visible, size_visible
+from mnist_ref.checks.lesson02.strided import compare_strided, strided_visible
 
 from .graded import Replayed
 
@@ -30,6 +32,17 @@ LIBRARY_CONVOLUTION = (
     torch._convolution,
     torch.ops.aten.conv2d,
     torch.ops.aten.convolution,
+)
+
+# The answers of conv2d_backward: autograd, and the convolutions that compute a conv's gradients.
+LIBRARY_BACKWARD = (
+    torch.autograd.grad,
+    torch.autograd.backward,
+    torch.Tensor.backward,
+    F.conv_transpose2d,
+    torch.nn.grad.conv2d_input,
+    torch.nn.grad.conv2d_weight,
+    torch.ops.aten.convolution_backward,
 )
 
 # --- conv2d_loops -------------------------------------------------------------------------------
@@ -131,6 +144,62 @@ def check_conv_parameters(answer, seed: int) -> None:
         compare_parameters(answer, reference_parameters(c_in, c_out, k), c_in, c_out, k)
 
 
+# --- conv2d_strided -----------------------------------------------------------------------------
+
+
+def reference_conv2d_strided(image: torch.Tensor, kernel: torch.Tensor, padding: int = 0, stride: int = 1):
+    """Zero-padded, then the windows taken every ``stride`` pixels by Tensor.unfold's step."""
+    kh, kw = kernel.shape
+    padded = F.pad(image, (padding,) * 4)
+    return (padded.unfold(0, kh, stride).unfold(1, kw, stride) * kernel).sum(dim=(-1, -2))
+
+
+def check_conv2d_strided(answer, seed: int) -> None:
+    __tracebackhide__ = True
+    strided_visible(answer)
+    s = seed
+    compare_strided(answer, seeded(s + 30, 28, 28), seeded(s + 31, 3, 3), 1, 1)  # conv1 with padding: 28 x 28
+    compare_strided(answer, seeded(s + 32, 28, 28), seeded(s + 33, 3, 3), 1, 2)  # 14 x 14
+    compare_strided(answer, seeded(s + 34, 7, 5), seeded(s + 35, 3, 2), 0, 2)  # not square, rounds down
+    compare_strided(answer, seeded(s + 36, 4, 4), seeded(s + 37, 1, 1), 2, 3)  # padding wider than the kernel
+    compare_strided(answer, seeded(s + 38, 5, 5), seeded(s + 39, 5, 5), 0, 1)  # one position
+    draw = random.Random(seed)
+    kh, kw, padding, stride = draw.randint(1, 4), draw.randint(1, 4), draw.randint(0, 2), draw.randint(1, 3)
+    h, w = kh + draw.randint(0, 8), kw + draw.randint(0, 8)
+    compare_strided(answer, seeded(s + 40, h, w), seeded(s + 41, kh, kw), padding, stride)
+
+
+# --- conv2d_backward ----------------------------------------------------------------------------
+
+
+def reference_conv2d_backward(image: torch.Tensor, kernel: torch.Tensor, grad_out: torch.Tensor):
+    """dL/dkernel: the image's windows weighted by grad_out and summed; dL/dimage: grad_out[i, j] * kernel
+    scattered back onto each window (F.fold adds the overlaps)."""
+    kh, kw = kernel.shape
+    windows = image.unfold(0, kh, 1).unfold(1, kw, 1)  # (H', W', kh, kw)
+    grad_kernel = (windows * grad_out[:, :, None, None]).sum(dim=(0, 1))
+    columns = kernel.reshape(-1, 1) * grad_out.reshape(1, -1)  # (kh*kw, L)
+    grad_image = F.fold(columns[None], tuple(image.shape), (kh, kw))[0, 0]
+    return grad_image, grad_kernel
+
+
+def check_conv2d_backward(answer, seed: int) -> None:
+    __tracebackhide__ = True
+    backward_visible(answer)
+    s = seed
+    compare_backward(answer, seeded(s + 50, 28, 28), seeded(s + 51, 3, 3), seeded(s + 52, 26, 26))  # conv1's size
+    compare_backward(answer, seeded(s + 53, 5, 6), seeded(s + 54, 2, 3), seeded(s + 55, 4, 4))  # not square
+    compare_backward(answer, seeded(s + 56, 4, 3), seeded(s + 57, 1, 1), seeded(s + 58, 4, 3))  # 1x1 kernel
+    compare_backward(answer, seeded(s + 59, 3, 3), seeded(s + 60, 3, 3), seeded(s + 61, 1, 1))  # one position
+    compare_backward(  # float64, as a numerical gradient check would use
+        answer, seeded(s + 62, 6, 6).double(), seeded(s + 63, 3, 3).double(), seeded(s + 64, 4, 4).double()
+    )
+    draw = random.Random(seed)
+    kh, kw = draw.randint(1, 4), draw.randint(1, 4)
+    h, w = kh + draw.randint(0, 7), kw + draw.randint(0, 7)
+    compare_backward(answer, seeded(s + 65, h, w), seeded(s + 66, kh, kw), seeded(s + 67, h - kh + 1, w - kw + 1))
+
+
 # Each exercise also refuses its reference here (importable wherever mnist_course is installed).
 GRADED = {
     "lesson02.conv2d_loops": Replayed(
@@ -138,6 +207,15 @@ GRADED = {
     ),
     "lesson02.conv2d_unfold": Replayed(
         check_conv2d_unfold, reference_conv2d_unfold, library=(reference_conv2d_unfold, *LIBRARY_CONVOLUTION)
+    ),
+    "lesson02.conv2d_strided": Replayed(
+        check_conv2d_strided, reference_conv2d_strided, library=(reference_conv2d_strided, *LIBRARY_CONVOLUTION)
+    ),
+    # Autograd and the library's own backward convolutions are the answer itself.
+    "lesson02.conv2d_backward": Replayed(
+        check_conv2d_backward,
+        reference_conv2d_backward,
+        library=(reference_conv2d_backward, *LIBRARY_CONVOLUTION, *LIBRARY_BACKWARD),
     ),
     # mnist_ref's own layer reports (a layer's output shape, its parameter count) do the exercise.
     "lesson02.conv_output_size": Replayed(

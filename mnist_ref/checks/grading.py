@@ -16,10 +16,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 from .framework import CheckFailed, NotAttempted, UsedLibraryFunction, call, forbid, quiet_stderr, single_thread
-from .transcript import NotPlainData, describe, from_data, to_data
+from .transcript import NotPlainData, changes_only, describe, from_data, to_data
 
 REQUESTS_ENV = "MNIST_GRADING_REQUESTS"
 ANSWERS_MIMETYPE = "application/vnd.mnist-course.answers+json"
@@ -44,7 +46,21 @@ def _target(spec: str) -> tuple[Any, str]:
     return importlib.import_module(module), name
 
 
-def answer_call(answer, request: dict) -> dict:
+class _TimedEncoder:
+    """to_data, adding up the seconds it takes (reported with the answers: the cost of grading)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self, value):
+        start = time.perf_counter()
+        try:
+            return to_data(value)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def answer_call(answer, request: dict, encode: Callable = to_data) -> dict:
     """Run ``answer`` once on a recorded call's arguments, with the same library functions switched off."""
     try:
         args, kwargs = from_data(request["args"])
@@ -58,7 +74,7 @@ def answer_call(answer, request: dict) -> dict:
         outcome = _failure(exc)
     else:
         try:
-            outcome = {"result": to_data(result)}
+            outcome = {"result": encode(result)}
         except NotPlainData as exc:
             what = request.get("what", "your answer")
             return {
@@ -66,7 +82,7 @@ def answer_call(answer, request: dict) -> dict:
                 "message": f"{what} returned {exc}: return plain values (numbers, strings, lists, tuples, tensors).",
             }
     try:
-        outcome["after"] = to_data([list(args), kwargs])
+        outcome["after"] = changes_only(encode([list(args), kwargs]), request["args"])
     except NotPlainData:
         outcome["after"] = None
     return outcome
@@ -75,22 +91,25 @@ def answer_call(answer, request: dict) -> dict:
 def answer_request(exercise, answer, request: dict) -> dict:
     """The answers to one exercise's request, as plain data."""
     payload: dict[str, Any] = {"exercise": exercise.key}
+    start, encode = time.perf_counter(), _TimedEncoder()
     with single_thread(), quiet_stderr():
         try:
             payload["describe"] = describe(answer)
         except Exception as exc:  # a hostile object may break introspection: the grader refuses it
             payload["describe"] = {"error": f"{type(exc).__name__}: {exc}"}
         if "calls" in request:
-            payload["calls"] = [answer_call(answer, call_request) for call_request in request["calls"]]
+            payload["calls"] = [answer_call(answer, call_request, encode) for call_request in request["calls"]]
         else:
             try:
-                payload["data"] = to_data(exercise.ask(answer, int(request["seed"])))
+                payload["data"] = encode(exercise.ask(answer, int(request["seed"])))
             except CheckFailed as exc:
                 payload["data"] = None
                 payload["failure"] = _failure(exc)
             except Exception as exc:  # the ask is ours; anything it raises comes from the answer
                 payload["data"] = None
                 payload["failure"] = {"raised": "CheckFailed", "message": f"{type(exc).__name__}: {exc}"}
+    # For the instructor's measurements only (benchmarks/grading_cost.py); the grader decides nothing from it.
+    payload["seconds"] = {"run": time.perf_counter() - start - encode.seconds, "encode": encode.seconds}
     return payload
 
 

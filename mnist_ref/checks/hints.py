@@ -70,6 +70,22 @@ HINTS: dict[str, tuple[str, ...]] = {
         "There is one bias per output channel, not one per input channel or per kernel: add c_out biases to "
         "the k * k * c_in * c_out weights.",
     ),
+    "lesson02.conv2d_strided": (
+        "Two changes to the plain convolution: first surround the image with `padding` rows and columns of "
+        "zeros on every side, then move the window `stride` pixels at a time instead of 1.",
+        "`F.pad(image, (p, p, p, p))` pads the last two dimensions (left, right, top, bottom). The output has "
+        "conv_output_size(H, kh, p, s) rows and as many columns as the same formula gives for W and kw.",
+        "Output pixel (i, j) is the window of the PADDED image whose top-left corner is at row i * stride and "
+        "column j * stride: slice kh rows and kw columns from there, multiply by the kernel and sum.",
+    ),
+    "lesson02.conv2d_backward": (
+        "Start from the forward formula y[i, j] = sum over a, b of image[i + a, j + b] * kernel[a, b] and the chain "
+        "rule: dL/dkernel[a, b] sums grad_out[i, j] * dy[i, j]/dkernel[a, b] over every output position (i, j).",
+        "dy[i, j]/dkernel[a, b] is image[i + a, j + b], so the kernel's gradient is the image's window at (i, j) "
+        "weighted by grad_out[i, j], summed over all (i, j); it has the kernel's shape.",
+        "The image's gradient has the image's shape: start from zeros and, for every output (i, j), add "
+        "grad_out[i, j] * kernel onto the window it came from (rows i to i + kh, columns j to j + kw).",
+    ),
     # --- lesson 03 · pooling and the head --------------------------------------------------------
     "lesson03.max_pool_2x2": (
         "Each output value is the largest of one 2x2 block of non-overlapping pixels, in every image and "

@@ -8,11 +8,19 @@ of the learner's own after a cell (by grade_id), ``tests`` edits test cells (gra
 full points unless ``others`` is "any" (an attack that breaks its own kernel may lose more).
 ``sandbox`` cases need the per-submission sandbox (grading as root); ``absent`` lists files the
 attack tries to leave behind outside its working folder.
+REDTEAM_LESSON=03 selects only lesson 03's cases, and makes the graded class one of lesson 03 alone.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*\n", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -42,3 +50,41 @@ def all_cases() -> list[Case]:
             continue
         cases.extend(module.CASES)
     return cases
+
+
+def selected_cases() -> list[Case]:
+    return [c for c in all_cases() if os.environ.get("REDTEAM_LESSON", c.lesson[:2]) == c.lesson[:2]]
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def solved(course: Path, lesson: str) -> nbformat.NotebookNode:
+    """The released lesson with every answer cell holding the solution (what a good learner hands in)."""
+    released = nbformat.read(course / "lessons" / lesson / f"{lesson}.ipynb", as_version=4)
+    source = nbformat.read(course / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
+    answers = {
+        nbgrader_meta(c)["grade_id"]: MARKERS.sub("", c.source)
+        for c in source.cells
+        if nbgrader_meta(c).get("solution")
+    }
+    for cell in released.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return released
+
+
+def submission(course: Path, case: Case) -> nbformat.NotebookNode:
+    """The solved lesson changed as the case says."""
+    nb = solved(course, case.lesson)
+    by_id = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
+    unknown = (set(case.answers) | set(case.tests) | set(case.insert_after)) - set(by_id)
+    assert not unknown, f"{case.name}: no cells {unknown} in {case.lesson}"
+    for grade_id, text in {**case.answers, **case.tests}.items():
+        by_id[grade_id].source = text
+    for grade_id, text in case.insert_after.items():
+        index = nb.cells.index(by_id[grade_id])
+        nb.cells.insert(index + 1, nbformat.v4.new_code_cell(text))
+    return nb

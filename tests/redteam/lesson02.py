@@ -82,7 +82,8 @@ CASES = [
             "    def __call__(self, *args, **kwargs):\n        print('✅ correct.')\n\n"
             "check = Anything()"
         },
-        scores=NOTHING,  # the right answers are not checked either: nothing is graded without the check
+        # the right answers are not checked either: nothing is graded without the check
+        scores={**NOTHING, "l02_conv2d_strided_test": 0, "l02_conv2d_backward_test": 0},
     ),
     Case(
         name="l02_forged_answers",
@@ -197,6 +198,62 @@ CASES = [
             "l02_conv_output_size_test": 1,
             "l02_conv_parameters_test": 1,
         },
+    ),
+]
+
+CASES += [
+    Case(
+        name="l02_backward_shortcuts",
+        lesson=LESSON,
+        why="autograd for the backward (Tensor.backward at run time, torch.autograd.grad taken before the check) and "
+        "the library convolution taken before the check for the strided one",
+        answers={
+            "l02_conv2d_backward": "from torch.autograd import grad as taken_grad\n\n"
+            "def conv2d_backward(image, kernel, grad_out):\n"
+            "    image, kernel = image.clone().requires_grad_(), kernel.clone().requires_grad_()\n"
+            "    out = (conv2d_loops(image, kernel) * grad_out).sum()\n"
+            "    if image.shape[0] % 2:\n"
+            "        out.backward()\n        return image.grad, kernel.grad\n"
+            "    return taken_grad(out, (image, kernel))",
+            "l02_conv2d_strided": "from torch.nn.functional import conv2d as taken_conv2d\n\n"
+            "def conv2d_strided(image, kernel, padding=0, stride=1):\n"
+            "    return taken_conv2d(image[None, None], kernel[None, None], None, stride, padding)[0, 0]",
+        },
+        scores={"l02_conv2d_backward_test": 0, "l02_conv2d_strided_test": 0},
+    ),
+    Case(
+        name="l02_backward_forbid_undone",
+        lesson=LESSON,
+        why="the backward's forbid() undone from inside the answer (torch.autograd.grad put back from a saved copy)",
+        answers={
+            "l02_conv2d_backward": "import torch.autograd\n\nSAVED_GRAD = torch.autograd.grad\n\n"
+            "def conv2d_backward(image, kernel, grad_out):\n"
+            "    torch.autograd.grad = SAVED_GRAD\n"
+            "    image, kernel = image.clone().requires_grad_(), kernel.clone().requires_grad_()\n"
+            "    return torch.autograd.grad((conv2d_loops(image, kernel) * grad_out).sum(), (image, kernel))",
+        },
+        scores={"l02_conv2d_backward_test": 0},
+    ),
+    Case(
+        name="l02_honest_backward_variants",
+        lesson=LESSON,
+        why="honest padding/stride and backward in other styles: the learner's own conv2d_loops reused (flipped "
+        "kernel on the padded upstream gradient), numpy in the middle, helper functions, prints",
+        answers={
+            "l02_conv2d_strided": "import numpy as np\n\n"
+            "def zero_padded(image, p):\n"
+            "    return torch.from_numpy(np.pad(image.numpy(), p)).to(image.dtype)\n\n"
+            "def conv2d_strided(image, kernel, padding=0, stride=1):\n"
+            "    print('strided', tuple(image.shape), padding, stride)\n"
+            "    return conv2d_loops(zero_padded(image, padding), kernel)[::stride, ::stride]",
+            "l02_conv2d_backward": "def conv2d_backward(image, kernel, grad_out):\n"
+            "    kh, kw = kernel.shape\n"
+            "    rows, cols = grad_out.shape[0] + 2 * kh - 2, grad_out.shape[1] + 2 * kw - 2\n"
+            "    padded = torch.zeros(rows, cols, dtype=grad_out.dtype)\n"
+            "    padded[kh - 1:kh - 1 + grad_out.shape[0], kw - 1:kw - 1 + grad_out.shape[1]] = grad_out\n"
+            "    return conv2d_loops(padded, kernel.flip(0, 1)), conv2d_loops(image, grad_out)",
+        },
+        scores={"l02_conv2d_strided_test": 2, "l02_conv2d_backward_test": 3},
     ),
 ]
 

@@ -5,6 +5,7 @@ curves in :mod:`.diagnosis`.
 """
 
 from .diagnosis import EXAMPLES, LABELS, VISIBLE_CASES, diagnose, synthetic_history
+from .questions import q_best_epoch, q_momentum_step
 from .schedule import VISIBLE_RUN, Run, run_training, step_lr
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "VISIBLE_RUN",
     "Run",
     "diagnose",
+    "q_best_epoch",
+    "q_momentum_step",
     "run_training",
     "step_lr",
     "synthetic_history",

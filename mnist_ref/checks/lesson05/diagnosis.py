@@ -27,7 +27,14 @@ def synthetic_history(train_acc, test_acc, train_loss=None, test_loss=None) -> H
     n = len(train_acc)
     train_loss = train_loss or [round((100 - a) / 40, 4) for a in train_acc]
     test_loss = test_loss or [round((100 - a) / 40, 4) for a in test_acc]
-    return History(list(train_acc), list(train_loss), list(test_acc), list(test_loss), [0.01] * n, [1.0] * n)
+    return History(
+        train_acc=list(train_acc),
+        train_loss=list(train_loss),
+        test_acc=list(test_acc),
+        test_loss=list(test_loss),
+        lr=[0.01] * n,
+        epoch_seconds=[1.0] * n,
+    )
 
 
 # (description, history) -> the rules decide the label

@@ -8,5 +8,14 @@ checkpoints (``move_batch``, ``load_for_inference``) is checked in :mod:`.moving
 
 from .device_choice import amp_enabled, choose_device
 from .moving import load_for_inference, move_batch, save_as_if_on_gpu
+from .questions import q_batch_bytes, q_float16_gradient
 
-__all__ = ["amp_enabled", "choose_device", "load_for_inference", "move_batch", "save_as_if_on_gpu"]
+__all__ = [
+    "amp_enabled",
+    "choose_device",
+    "load_for_inference",
+    "move_batch",
+    "q_batch_bytes",
+    "q_float16_gradient",
+    "save_as_if_on_gpu",
+]

@@ -16,12 +16,16 @@ from mnist_ref.evaluation import per_class_accuracy as reference_per_class_accur
 
 from .confusion import confusion_matrix, per_class_accuracy
 from .mistakes import misclassified_indices, most_confused_pairs
+from .questions import q_choose_on, q_first_mistake, q_validation_mistakes
 
 __all__ = [
     "confusion_matrix",
     "misclassified_indices",
     "most_confused_pairs",
     "per_class_accuracy",
+    "q_choose_on",
+    "q_first_mistake",
+    "q_validation_mistakes",
     "reference_confusion_matrix",
     "reference_misclassified_indices",
     "reference_most_confused_pairs",
