@@ -38,6 +38,10 @@ c.ExportPlugin.to = "grading/grades.csv"
 # ExecutePreprocessor.timeout is NOT read (nbgrader issue #915). Lessons run a quick
 # budget when NBGRADER_EXECUTION is set, well inside this.
 c.Execute.timeout = 120
+# A kernel has nothing left to do once its last cell ran: killing it (with a sandbox, its whole namespace)
+# instead of asking it to exit skips Python's teardown of torch, about 1.3 s of CPU per lesson
+# (benchmarks/grading_cost.py). Validate and autograde, plain nbgrader and `mnist-course` alike.
+c.Execute.shutdown_kernel = "immediate"
 
 # generate_assignment already clears outputs (ClearOutput) and stubs solutions with
 # ClearSolutions' defaults ("# YOUR CODE HERE" / "raise NotImplementedError()" and

@@ -5,8 +5,10 @@
 A course is made in a temporary folder as tests/test_autograde.py makes it (nbgrader_config.py,
 solutions/, release) and one learner submits the solutions of all lessons. Then, ``--runs`` times:
 
-(a) total: ``mnist_course.autograde.autograde(course, workers=1, force=True)``, what
-    ``mnist-course autograde --workers 1`` runs (nbgrader in a child process, sandboxed as root);
+(a) total: ``mnist_course.autograde.autograde(course, workers=1, force=True)`` in a child Python, what
+    ``mnist-course autograde --workers 1`` runs (its imports, nbgrader in a child process, sandboxed as
+    root); CPU seconds from a cpuacct cgroup when this runs as root (kernels killed at shutdown are
+    counted too, which getrusage cannot see), else from getrusage of the children;
 (b) breakdown: the same ``nbgrader autograde`` in this process, with timers around its phases, per
     lesson: the grader's requests (PrepareRequests), kernel start (sandbox included) and shutdown,
     the cells (the hidden test cells apart), the verdicts (TrustedVerdicts) and the rest (nbgrader:
@@ -16,7 +18,8 @@ solutions/, release) and one learner submits the solutions of all lessons. Then,
     its top entries.
 
 With ``--before FOLDER`` (mnist_ref/ and mnist_course/ of another version), each run also times (a)
-with that version, right after this checkout's: a before/after comparison under the same load.
+with that version (its autograde, nbgrader's preprocessors and the kernels' mnist_ref), right after this
+checkout's: a before/after comparison under the same load.
 (a) and (b) alternate, so a change in the machine's load shows as a change between runs. The
 output states the CPU and the load average before and after; it measures, it asserts nothing.
 """
@@ -33,11 +36,12 @@ import platform
 import pstats
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,20 +100,60 @@ def python_path(folder: Path | None):
             os.environ["PYTHONPATH"] = saved
 
 
-def total_run(course: Path, version: Path | None = None) -> dict:
-    from mnist_course.autograde import autograde
+AUTOGRADE = """
+import sys
+from pathlib import Path
+from mnist_course.autograde import autograde
+sys.exit(0 if all(r.ok for r in autograde(Path(sys.argv[1]), workers=1, force=True)) else 1)
+"""
 
+
+def total_run(course: Path, version: Path | None = None, cgroup: Path | None = None) -> dict:
+    """``autograde(workers=1)`` in a child Python (importing ``version`` if given), as the command runs it."""
     with python_path(version):
-        return _timed_autograde(course, autograde)
-
-
-def _timed_autograde(course: Path, autograde) -> dict:
-    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    results = autograde(course, workers=1, force=True)
-    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        before, start = cpu_used(cgroup), time.perf_counter()
+        # cwd: not the checkout, whose mnist_course would come before PYTHONPATH's
+        proc = subprocess.run([sys.executable, "-c", AUTOGRADE, str(course)], cwd=course.parent, check=False)
+        seconds, cpu = time.perf_counter() - start, cpu_used(cgroup) - before
     # CPU seconds (user + system of nbgrader and its kernels) say more than wall seconds on a loaded machine.
-    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "ok": all(r.ok for r in results)}
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "ok": proc.returncode == 0, **scores(course)}
+
+
+def scores(course: Path) -> dict:
+    """The learner's score per lesson, and the total: a cheaper grading must give the same grades."""
+    from mnist_course.gradebook import grades
+
+    found = {lesson: round(score, 2) for (_, lesson), (score, _) in sorted(grades(course).items())}
+    return {"scores": found, "score": round(sum(found.values()), 2)}
+
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1's CPU accounting (where mounted)
+
+
+@contextmanager
+def cpu_cgroup():
+    """A cpuacct cgroup holding this process (so every process it starts, however it ends), or None."""
+    group = CPUACCT / f"grading-cost-{os.getpid()}"
+    try:
+        group.mkdir()
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+    except OSError:
+        yield None
+        return
+    try:
+        yield group
+    finally:
+        (CPUACCT / "cgroup.procs").write_text(str(os.getpid()))
+        with suppress(OSError):  # a process left behind still holds it
+            group.rmdir()
+
+
+def cpu_used(cgroup: Path | None) -> float:
+    """CPU seconds so far: of the cgroup (this process included), else of the children waited for."""
+    if cgroup is not None:
+        return int((cgroup / "cpuacct.usage").read_text()) / 1e9
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class Phases:
@@ -317,24 +361,28 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="write a cProfile of the breakdown runs here")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     options = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # as autograde(workers=1) sets it on a 2-core machine
+    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))  # as autograde(workers=1) sets it
     report: dict = {"command": " ".join(sys.argv), "machine_before": machine(), "runs": []}
     profile = cProfile.Profile() if options.profile else None
-    with tempfile.TemporaryDirectory(prefix="grading-cost-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="grading-cost-") as tmp, cpu_cgroup() as cgroup:
+        report["cpu_accounting"] = "cgroup cpuacct" if cgroup else "getrusage of children (misses killed kernels)"
+        print(f"CPU seconds from: {report['cpu_accounting']}")
         course, lessons = make_course(Path(tmp))
         report["lessons"] = lessons
         for run in range(options.runs):
             entry: dict = {"load_average": [round(x, 2) for x in os.getloadavg()]}
             if not options.no_total:
-                entry["total"] = total = total_run(course)
+                entry["total"] = total = total_run(course, cgroup=cgroup)
                 print(
-                    f"run {run + 1}: autograde(workers=1) {total['seconds']:.1f} s ({total['cpu_seconds']:.1f} s CPU)"
+                    f"run {run + 1}: autograde(workers=1) {total['seconds']:.1f} s ({total['cpu_seconds']:.1f} s CPU), "
+                    f"score {total['score']}: {total['scores']}"
                 )
             if options.before:
-                entry["total_before"] = total = total_run(course, options.before)
+                entry["total_before"] = total = total_run(course, options.before, cgroup)
                 print(
                     f"run {run + 1}: the same with {options.before}: "
-                    f"{total['seconds']:.1f} s ({total['cpu_seconds']:.1f} s CPU)"
+                    f"{total['seconds']:.1f} s ({total['cpu_seconds']:.1f} s CPU), "
+                    f"score {total['score']}: {total['scores']}"
                 )
             print(f"load average {entry['load_average']} -> {[round(x, 2) for x in os.getloadavg()]}")
             if not options.no_breakdown:

@@ -114,36 +114,38 @@ def time_to_accuracy(
     model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     optimizer = recipe.optimizer(model)
     scheduler, per_batch = recipe.scheduler(optimizer, len(train_loader))
-    if per_batch:  # a one-cycle schedule ends with the recipe's own epochs
-        max_epochs = min(max_epochs, recipe.epochs)
+    steps = len(train_loader)
+    # A one-cycle schedule ends with the recipe's own length (the fast recipe: part of one epoch).
+    total = round(steps * (min(max_epochs, recipe.epochs) if per_batch else max_epochs))
+    slice_len = -(-steps // evals_per_epoch)
     options = dict(mixed_precision=recipe.mixed_precision, channels_last=channels_last, progress=False)
     result = {"recipe": recipe.name, "seed": seed, "target": target, "evaluations": []}
-    trained, reached = 0.0, None
+    trained, reached, done = 0.0, None, 0
     with peak_memory(result):
-        for epoch in range(max_epochs):
-            batches = iter(train_loader)
-            slice_len = -(-len(train_loader) // evals_per_epoch)
-            for part in range(evals_per_epoch):
-                _sync(device)
-                began = time.perf_counter()
-                train(
-                    model, device, itertools.islice(batches, slice_len), optimizer,
-                    scheduler=scheduler if per_batch else None, label_smoothing=recipe.label_smoothing, **options,
-                )  # fmt: skip  # what to train on one line, how on the next
-                _sync(device)
-                trained += time.perf_counter() - began
-                accuracy, _ = test(model, device, test_loader, **options)
-                at = round(epoch + (part + 1) / evals_per_epoch, 3)
-                evaluation = {"epoch": at, "train_seconds": round(trained, 1), "test_acc": accuracy}
-                result["evaluations"].append(evaluation)
-                print(f"  {recipe.name} seed {seed}: epoch {at:5.3f}  {trained:7.1f} s  {accuracy:.2f} %", flush=True)
-                if accuracy >= target:
-                    reached = evaluation
-                    break
-            if reached:
-                break
-            if not per_batch:
+        while done < total and reached is None:
+            if done % steps == 0:
+                batches = iter(train_loader)
+            part = min(slice_len, total - done, steps - done % steps)
+            _sync(device)
+            began = time.perf_counter()
+            train(
+                model, device, itertools.islice(batches, part), optimizer,
+                scheduler=scheduler if per_batch else None, label_smoothing=recipe.label_smoothing, **options,
+            )  # fmt: skip  # what to train on one line, how on the next
+            _sync(device)
+            trained += time.perf_counter() - began
+            done += part
+            if not per_batch and done % steps == 0:
                 scheduler.step()
+            accuracy, _ = test(model, device, test_loader, **options)
+            evaluation = {"epoch": round(done / steps, 3), "train_seconds": round(trained, 1), "test_acc": accuracy}
+            result["evaluations"].append(evaluation)
+            print(
+                f"  {recipe.name} seed {seed}: epoch {evaluation['epoch']:5.3f}  {trained:7.1f} s  {accuracy:.2f} %",
+                flush=True,
+            )
+            if accuracy >= target:
+                reached = evaluation
     result["reached"] = reached
     return result
 

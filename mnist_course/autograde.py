@@ -18,8 +18,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mnist_ref.data import DATA_ENV, data_root
-
 from .course import (
     AUTOGRADED,
     CONFIG,
@@ -34,6 +32,7 @@ from .course import (
 from .gradebook import grades, merge_student
 from .runner import nbgrader, tail
 
+DATA_ENV = "MNIST_DATA"  # mnist_ref.data.DATA_ENV, not imported from there: that imports torch
 DEFAULT_MEMORY_GIB = 6.0  # torch maps ~4 GiB of address space for a small CNN; see docs/INSTRUCTORS.md
 DEFAULT_CELL_TIMEOUT = 120  # s, c.Execute.timeout in nbgrader_config.py: the default student timeout's unit
 
@@ -72,7 +71,10 @@ def autograde(
     if not (course / GRADEBOOK).exists():
         raise GradingError("no gradebook: run `mnist-course release` first")
     # Kernels run in the workers' temporary folders: resolve the data folder once, here, for all of them.
-    os.environ.setdefault(DATA_ENV, str(data_root()))
+    if DATA_ENV not in os.environ:
+        from mnist_ref.data import data_root  # only then: it imports torch, which this process does not need
+
+        os.environ[DATA_ENV] = str(data_root())
     # Share the cores between workers instead of letting each kernel's torch use all of them.
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, workers))))
     results: list[StudentResult] = []

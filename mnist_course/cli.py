@@ -29,14 +29,12 @@ import time
 from pathlib import Path
 
 from .autograde import DEFAULT_MEMORY_GIB, autograde
-from .class_report import CLASS_REPORT, write_class_report
 from .collect import collect, zip_collect
 from .course import GRADING, LESSONS, GradingError, find_course, log
 from .formgrader import formgrader
 from .hub import config as hub_config
 from .hub.exchange import run_step
 from .hub.roster import create_learners
-from .hub.serve import default_instructor, start_hub
 from .release import release, release_lessons
 from .report import export, feedback
 
@@ -93,6 +91,8 @@ def _export(course: Path, args: argparse.Namespace) -> None:
 
 
 def _report(course: Path, args: argparse.Namespace) -> None:
+    from .class_report import write_class_report  # here: nbformat's jsonschema takes ~1.7 s CPU to import
+
     write_class_report(course, args.output)
 
 
@@ -116,6 +116,8 @@ def _hub_settings(course: Path, args: argparse.Namespace, instructor: str = "") 
 
 
 def _hub(course: Path, args: argparse.Namespace) -> int:
+    from .hub.serve import default_instructor, start_hub  # here: it imports mnist_ref, so torch (seconds)
+
     instructor = args.instructor or default_instructor((course / "nbgrader_config.py").stat().st_uid)
     if not instructor:
         raise GradingError(f"{course} belongs to root: pass --instructor NAME (an ordinary account) or chown it")
@@ -192,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--force", action="store_true", help="regenerate existing feedback")
     step("export", _export, "nbgrader export -> grading/grades.csv")
     sub = step("report", _report, "an HTML page of the class: scores, pass rates, frequent check messages")
-    sub.add_argument("--output", type=Path, help=f"where to write the page (default: {CLASS_REPORT})")
+    sub.add_argument("--output", type=Path, help=f"where to write the page (default: {GRADING}/class_report.html)")
     sub = step("all", _all, "release, collect SOURCE, autograde, feedback, export")
     sub.add_argument("source", type=Path, nargs="?", help="folder of per-student files to collect first")
     _autograde_options(sub)

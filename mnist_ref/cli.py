@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(train, test_batch_size=1000)
     train.add_argument("--recipe", choices=list(RECIPES), default="classic")
-    train.add_argument("--epochs", type=_positive_int)
+    train.add_argument("--epochs", type=_positive_float, help="a fraction such as 0.5 stops part-way")
     train.add_argument("--batch-size", type=_positive_int)
     train.add_argument("--lr", type=_positive_float, help="learning rate (peak rate for one-cycle recipes)")
     train.add_argument("--momentum", type=_fraction)
@@ -216,7 +216,7 @@ def cmd_train(args) -> None:
 
     plot_curves(history).savefig(out / "curves.png", dpi=100)
     print(
-        f"test accuracy {history.test_acc[-1]:.2f}% after {len(history)} epochs; "
+        f"test accuracy {history.test_acc[-1]:.2f}% after {recipe.epochs:g} epoch(s); "
         f"wrote {metrics_path}, {checkpoint_path}, {out / 'curves.png'}"
     )
 

@@ -7,6 +7,8 @@ checkpoints that can be resumed on another device.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import random
 import statistics
@@ -193,12 +195,19 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, map_location="c
     return state
 
 
+def epoch_batches(epochs: float, epoch: int, steps_per_epoch: int) -> int:
+    """How many batches epoch number ``epoch`` (0-based) of an ``epochs``-long run trains on: all of
+    them, except in the last epoch of a run that ends part-way through one (the fast recipe's half epoch)."""
+    total = max(1, round(epochs * steps_per_epoch))
+    return max(0, min(steps_per_epoch, total - epoch * steps_per_epoch))
+
+
 def fit(
     model,
     device,
     train_loader,
     test_loader=None,
-    epochs: int | None = None,
+    epochs: float | None = None,
     *,
     validation_loader=None,
     recipe: Recipe | str = "classic",
@@ -210,7 +219,8 @@ def fit(
     progress: bool = True,
 ) -> History:
     """Train for ``epochs`` epochs and return the per-epoch History. The recipe owns the default
-    number of epochs; a lesson passes its budget's (see ``mnist_ref.settings``).
+    number of epochs; a lesson passes its budget's (see ``mnist_ref.settings``). A fraction ends the
+    run part-way through its last epoch (``epochs=0.5``: half the training set, one History row).
 
     The optimizer and schedule come from ``recipe`` (the classic one by default) unless
     given; a given scheduler is stepped once per epoch. Each epoch reseeds from
@@ -239,16 +249,18 @@ def fit(
         history, start = History.from_dict(state["history"]), state["epoch"]
     scaler = grad_scaler(device, recipe.mixed_precision)
     precision = dict(mixed_precision=recipe.mixed_precision, channels_last=channels_last)
-    epochs_bar = tqdm(range(start, epochs), desc="epochs", initial=start, total=epochs, disable=not progress)
+    whole = math.ceil(epochs)
+    epochs_bar = tqdm(range(start, whole), desc="epochs", initial=start, total=whole, disable=not progress)
     for epoch in epochs_bar:
         if seed is not None:
             seed_everything(seed + epoch)
         began = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
+        batches = epoch_batches(epochs, epoch, len(train_loader))
         train_acc, train_losses = train(
             model,
             device,
-            train_loader,
+            train_loader if batches == len(train_loader) else itertools.islice(train_loader, batches),
             optimizer,
             scheduler=scheduler if per_batch else None,
             label_smoothing=recipe.label_smoothing,

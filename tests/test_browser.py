@@ -45,19 +45,13 @@ from pathlib import Path
 
 import pytest
 
+from browser_helpers import ARTIFACTS, REQUIRE_BROWSER, launch_chromium, menu, missing_browser
 from mnist_course.course import lesson_names
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.notebooks]
 
 LESSONS = lesson_names(ROOT)
-ARTIFACTS = ROOT / "artifacts" / "browser"
-REQUIRE_BROWSER = "MNIST_REQUIRE_BROWSER"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# The flags these machines need (see the machine notes): no sandbox as root, and no background
-# connections, which the closed network refuses many at a time.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # one list of flags, wrapped  # fmt: skip
 # as in a fresh checkout: grading/ holds only its README (the gradebook's folder, see grading/README.md)
 COURSE_FILES = ["solutions", "lessons", "jupyter-config", "grading/README.md", "nbgrader_config.py", "START-HERE.md"]
 RUN_TIMEOUT = 180  # s for Run All on the quick budget (about 10-25 s each on the 2-core machine)
@@ -70,20 +64,6 @@ LEARNER_LESSONS = ["03_pooling_and_head"]
 WRONG_ANSWER = ("03_pooling_and_head", "flatten_size", "def flatten_size(size=28):\n    return 4096\n")
 # The cells that call a check: each prints one verdict ("not attempted yet" while untouched)
 CHECK_CALL = re.compile(r"^check\.\w+\(", re.M)
-
-
-def missing_browser() -> str | None:
-    """Why the browser tests cannot run here, with the remedy; None when they can."""
-    if not Path(CHROMIUM).exists():
-        return (
-            f"no chromium at {CHROMIUM}: install Debian's browser with `sudo apt-get install chromium` "
-            "(or set CHROMIUM to a Chromium binary)"
-        )
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is missing: pip install -e '.[dev]'"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +241,7 @@ def browser(chromium_ready):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
@@ -288,11 +268,6 @@ def wait_until_idle(page) -> None:
     # The kernel is connected and idle when the status bar says so (the toolbar's indicator reads
     # "idle" before the kernel is there, and Run All would then run nothing).
     page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\| Idle")).first.wait_for()
-
-
-def menu(page, top: str, item: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
 
 
 def run_all_cells(page, lesson: str) -> float:

@@ -67,48 +67,48 @@ def test_step_lr_not_attempted():
 # --- run_training ------------------------------------------------------------------------------
 
 
-def run_training_right(model, device, train_loader, test_loader, optimizer, scheduler, epochs, progress=True):
+def run_training_right(model, device, train_loader, validation_loader, optimizer, scheduler, epochs, progress=True):
     history = History()
     for _ in range(epochs):
         lr = optimizer.param_groups[0]["lr"]
         train_acc, train_losses = engine.train(model, device, train_loader, optimizer, progress=progress)
-        test_acc, test_losses = engine.test(model, device, test_loader, progress=progress)
-        scheduler.step()  # after test: also right, the test does not use the rate
+        val_acc, val_losses = engine.test(model, device, validation_loader, progress=progress)
+        scheduler.step()  # after evaluating: also right, the evaluation does not use the rate
         history.append(
             train_acc=train_acc,
             train_loss=statistics.fmean(train_losses),
-            test_acc=test_acc,
-            test_loss=statistics.fmean(test_losses),
+            val_acc=val_acc,
+            val_loss=statistics.fmean(val_losses),
             lr=lr,
         )
     return history
 
 
 def run_training_dict(
-    model, device, train_loader, test_loader, optimizer, scheduler, epochs
+    model, device, train_loader, validation_loader, optimizer, scheduler, epochs
 ):  # dict, no progress argument
-    h = {"train_acc": [], "train_loss": [], "test_acc": [], "test_loss": [], "lr": []}
+    h = {"train_acc": [], "train_loss": [], "val_acc": [], "val_loss": [], "lr": []}
     for _ in range(epochs):
         h["lr"].append(scheduler.get_last_lr()[0])
         acc, losses = engine.train(model, device, train_loader, optimizer, progress=False)
         h["train_acc"].append(acc)
         h["train_loss"].append(sum(losses) / len(losses))
         scheduler.step()
-        acc, losses = engine.test(model, device, test_loader, progress=False)
-        h["test_acc"].append(acc)
-        h["test_loss"].append(sum(losses) / len(losses))
+        acc, losses = engine.test(model, device, validation_loader, progress=False)
+        h["val_acc"].append(acc)
+        h["val_loss"].append(sum(losses) / len(losses))
     return h
 
 
 def run_variant(**bugs):
-    def answer(model, device, train_loader, test_loader, optimizer, scheduler, epochs, progress=True):
+    def answer(model, device, train_loader, validation_loader, optimizer, scheduler, epochs, progress=True):
         history = History()
         for _ in range(epochs):
             if bugs.get("step_first"):
                 scheduler.step()
             lr = optimizer.param_groups[0]["lr"]
             if bugs.get("test_first"):
-                test_acc, test_losses = engine.test(model, device, test_loader, progress=False)
+                val_acc, val_losses = engine.test(model, device, validation_loader, progress=False)
             if bugs.get("per_batch"):
                 train_acc, train_losses = engine.train(
                     model, device, train_loader, optimizer, scheduler=scheduler, progress=False
@@ -120,7 +120,7 @@ def run_variant(**bugs):
             if bugs.get("lr_after"):
                 lr = optimizer.param_groups[0]["lr"]
             if not bugs.get("test_first"):
-                test_acc, test_losses = engine.test(model, device, test_loader, progress=False)
+                val_acc, val_losses = engine.test(model, device, validation_loader, progress=False)
             loss = (
                 train_losses
                 if bugs.get("loss_lists")
@@ -131,10 +131,10 @@ def run_variant(**bugs):
                 else statistics.fmean(train_losses)
             )
             history.append(
-                train_acc=train_acc, train_loss=loss, test_acc=test_acc, test_loss=statistics.fmean(test_losses), lr=lr
+                train_acc=train_acc, train_loss=loss, val_acc=val_acc, val_loss=statistics.fmean(val_losses), lr=lr
             )
         if bugs.get("list_only"):
-            return history.test_acc
+            return history.val_acc
         return history
 
     return answer
@@ -167,19 +167,50 @@ def test_run_training_explains_wrong_answers(bug, message):
         check.run_training.hidden(run_variant(**{bug: True}))
 
 
+OLD_NAMES = {"val_acc": "test_acc", "val_loss": "test_loss"}  # what an older version of the lesson called them
+
+
+def run_training_old_names(model, device, train_loader, validation_loader, optimizer, scheduler, epochs, progress=True):
+    """Right, but the validation numbers recorded under the test set's names."""
+    history = History()
+    for _ in range(epochs):
+        lr = optimizer.param_groups[0]["lr"]
+        train_acc, train_losses = engine.train(model, device, train_loader, optimizer, progress=False)
+        scheduler.step()
+        test_acc, test_losses = engine.test(model, device, validation_loader, progress=False)
+        history.append(
+            train_acc=train_acc,
+            train_loss=statistics.fmean(train_losses),
+            test_acc=test_acc,
+            test_loss=statistics.fmean(test_losses),
+            lr=lr,
+        )
+    return history
+
+
+def run_training_dict_old_names(*args):
+    return {OLD_NAMES.get(key, key): column for key, column in run_training_dict(*args).items()}
+
+
+@pytest.mark.parametrize("answer", [run_training_old_names, run_training_dict_old_names])
+@pytest.mark.parametrize("hidden", [False, True])
+def test_run_training_names_the_validation_columns_to_who_records_the_old_names(answer, hidden):
+    fails(check.run_training, answer, "older version", "val_acc and val_loss", hidden=hidden)
+
+
 def test_run_training_step_first_with_lr_read_before_is_caught():
-    def answer(model, device, train_loader, test_loader, optimizer, scheduler, epochs):
+    def answer(model, device, train_loader, validation_loader, optimizer, scheduler, epochs):
         history = History()
         for _ in range(epochs):
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
             acc, losses = engine.train(model, device, train_loader, optimizer, progress=False)
-            t_acc, t_losses = engine.test(model, device, test_loader, progress=False)
+            v_acc, v_losses = engine.test(model, device, validation_loader, progress=False)
             history.append(
                 train_acc=acc,
                 train_loss=statistics.fmean(losses),
-                test_acc=t_acc,
-                test_loss=statistics.fmean(t_losses),
+                val_acc=v_acc,
+                val_loss=statistics.fmean(v_losses),
                 lr=lr,
             )
         return history
@@ -189,9 +220,9 @@ def test_run_training_step_first_with_lr_read_before_is_caught():
 
 
 def test_run_training_wrong_epoch_count():
-    def answer(model, device, train_loader, test_loader, optimizer, scheduler, epochs):
+    def answer(model, device, train_loader, validation_loader, optimizer, scheduler, epochs):
         return reference_run_training(
-            model, device, train_loader, test_loader, optimizer, scheduler, epochs + 1, progress=False
+            model, device, train_loader, validation_loader, optimizer, scheduler, epochs + 1, progress=False
         )
 
     with pytest.raises(CheckFailed, match="one per epoch"):
@@ -207,10 +238,10 @@ def test_run_training_not_attempted():
 
 
 def diagnose_right(history):
-    train_acc, test_acc = history.train_acc[-1], history.test_acc[-1]
+    train_acc, val_acc = history.train_acc[-1], history.val_acc[-1]
     if train_acc < 97:
         return "underfitting"
-    overfit = train_acc - test_acc > 1.5 or history.test_loss[-1] > 1.2 * min(history.test_loss)
+    overfit = train_acc - val_acc > 1.5 or history.val_loss[-1] > 1.2 * min(history.val_loss)
     return "overfitting" if overfit else "good fit"
 
 
@@ -221,7 +252,7 @@ def test_diagnose_accepts_right_answers(answer):
 
 
 def diagnose_overfit_first(history):
-    if history.train_acc[-1] - history.test_acc[-1] > 1.5:
+    if history.train_acc[-1] - history.val_acc[-1] > 1.5:
         return "overfitting"
     return reference_diagnose(history)
 
@@ -229,7 +260,7 @@ def diagnose_overfit_first(history):
 def diagnose_first_loss(history):
     if history.train_acc[-1] < 97:
         return "underfitting"
-    if history.train_acc[-1] - history.test_acc[-1] > 1.5 or history.test_loss[-1] > 1.2 * history.test_loss[0]:
+    if history.train_acc[-1] - history.val_acc[-1] > 1.5 or history.val_loss[-1] > 1.2 * history.val_loss[0]:
         return "overfitting"
     return "good fit"
 
@@ -237,7 +268,7 @@ def diagnose_first_loss(history):
 def diagnose_any_rise(history):
     if history.train_acc[-1] < 97:
         return "underfitting"
-    if history.train_acc[-1] - history.test_acc[-1] > 1.5 or history.test_loss[-1] > min(history.test_loss):
+    if history.train_acc[-1] - history.val_acc[-1] > 1.5 or history.val_loss[-1] > min(history.val_loss):
         return "overfitting"
     return "good fit"
 
@@ -245,20 +276,38 @@ def diagnose_any_rise(history):
 def diagnose_non_strict(history):
     if history.train_acc[-1] <= 97:
         return "underfitting"
-    if history.train_acc[-1] - history.test_acc[-1] >= 1.5 or history.test_loss[-1] > 1.2 * min(history.test_loss):
+    if history.train_acc[-1] - history.val_acc[-1] >= 1.5 or history.val_loss[-1] > 1.2 * min(history.val_loss):
         return "overfitting"
     return "good fit"
 
 
 def diagnose_best_epoch(history):
-    best = max(range(len(history)), key=lambda i: history.test_acc[i])
-    h = History(
-        *(
-            getattr(history, k)[: best + 1]
-            for k in ("train_acc", "train_loss", "test_acc", "test_loss", "lr", "epoch_seconds")
-        )
-    )
+    best = max(range(len(history)), key=lambda i: history.val_acc[i])
+    h = History(**{k: column[: best + 1] for k, column in history.to_dict().items()})
     return reference_diagnose(h)
+
+
+def diagnose_old_names(history):  # the columns an older version of the lesson read
+    train_acc, test_acc = history.train_acc[-1], history.test_acc[-1]
+    if train_acc < 97:
+        return "underfitting"
+    if train_acc - test_acc > 1.5 or history.test_loss[-1] > 1.2 * min(history.test_loss):
+        return "overfitting"
+    return "good fit"
+
+
+def diagnose_old_loss_name(history):  # only the lowest loss read under its old name: min() of an empty list
+    if history.train_acc[-1] < 97:
+        return "underfitting"
+    if history.train_acc[-1] - history.val_acc[-1] > 1.5 or history.val_loss[-1] > 1.2 * min(history.test_loss):
+        return "overfitting"
+    return "good fit"
+
+
+@pytest.mark.parametrize("answer", [diagnose_old_names, diagnose_old_loss_name])
+@pytest.mark.parametrize("hidden", [False, True])
+def test_diagnose_names_the_validation_columns_to_who_reads_the_old_names(answer, hidden):
+    fails(check.diagnose, answer, "older version", "history.val_acc[-1], history.val_loss[-1]", hidden=hidden)
 
 
 def diagnose_mutating(history):
@@ -297,8 +346,8 @@ def test_diagnose_not_attempted():
 
 
 def diagnose_rule2_first(history):
-    gap = history.train_acc[-1] - history.test_acc[-1]
-    if gap > 1.5 or history.test_loss[-1] > 1.2 * min(history.test_loss):
+    gap = history.train_acc[-1] - history.val_acc[-1]
+    if gap > 1.5 or history.val_loss[-1] > 1.2 * min(history.val_loss):
         return "overfitting"
     return "underfitting" if history.train_acc[-1] < 97 else "good fit"
 
@@ -306,17 +355,17 @@ def diagnose_rule2_first(history):
 def diagnose_gap_only(history):
     if history.train_acc[-1] < 97:
         return "underfitting"
-    return "overfitting" if history.train_acc[-1] - history.test_acc[-1] > 1.5 else "good fit"
+    return "overfitting" if history.train_acc[-1] - history.val_acc[-1] > 1.5 else "good fit"
 
 
 def diagnose_loss_only(history):
     if history.train_acc[-1] < 97:
         return "underfitting"
-    return "overfitting" if history.test_loss[-1] > 1.2 * min(history.test_loss) else "good fit"
+    return "overfitting" if history.val_loss[-1] > 1.2 * min(history.val_loss) else "good fit"
 
 
-def diagnose_test_accuracy_rule1(history):
-    if history.test_acc[-1] < 97:
+def diagnose_validation_accuracy_rule1(history):
+    if history.val_acc[-1] < 97:
         return "underfitting"
     return diagnose_right(history)
 
@@ -326,16 +375,16 @@ def diagnose_non_strict_train(history):
 
 
 def diagnose_non_strict_gap(history):
-    if history.train_acc[-1] >= 97 and history.train_acc[-1] - history.test_acc[-1] >= 1.5:
+    if history.train_acc[-1] >= 97 and history.train_acc[-1] - history.val_acc[-1] >= 1.5:
         return "overfitting"
     return diagnose_right(history)
 
 
 def diagnose_mean_accuracy(history):
-    train, test = statistics.fmean(history.train_acc), statistics.fmean(history.test_acc)
+    train, val = statistics.fmean(history.train_acc), statistics.fmean(history.val_acc)
     if train < 97:
         return "underfitting"
-    if train - test > 1.5 or history.test_loss[-1] > 1.2 * min(history.test_loss):
+    if train - val > 1.5 or history.val_loss[-1] > 1.2 * min(history.val_loss):
         return "overfitting"
     return "good fit"
 
@@ -357,9 +406,10 @@ DIAGNOSE_WRONG = [
     diagnose_non_strict_gap,
     diagnose_gap_only,
     diagnose_loss_only,
-    diagnose_test_accuracy_rule1,
+    diagnose_validation_accuracy_rule1,
     diagnose_mean_accuracy,
     diagnose_best_epoch,
+    diagnose_old_names,
     diagnose_mutating,
     lambda h: "good fit",
     lambda h: "Overfitting",
@@ -398,7 +448,7 @@ def test_run_training_visible_expectation_is_the_reference():
     for run in (check.VISIBLE_RUN, seeded_run(0), seeded_run(1)):
         (fit_weights, fit_history), (ref_weights, ref_history) = library_run(run), reference_run(run)
         assert all(torch.equal(fit_weights[k], ref_weights[k]) for k in ref_weights)
-        for key in ("train_acc", "train_loss", "test_acc", "test_loss", "lr"):
+        for key in ("train_acc", "train_loss", "val_acc", "val_loss", "lr"):
             assert fit_history[key] == ref_history[key]
 
 
@@ -469,8 +519,17 @@ def step_lr_with_steplr(epoch, base_lr, step_size, gamma):
     return optimizer.param_groups[0]["lr"]
 
 
-def run_training_with_fit(model, device, train_loader, test_loader, optimizer, scheduler, epochs, progress=True):
-    return engine.fit(model, device, train_loader, test_loader, epochs, optimizer=optimizer, scheduler=scheduler)
+def run_training_with_fit(model, device, train_loader, validation_loader, optimizer, scheduler, epochs, progress=True):
+    return engine.fit(
+        model,
+        device,
+        train_loader,
+        validation_loader=validation_loader,
+        epochs=epochs,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        progress=False,
+    )
 
 
 @pytest.mark.parametrize(

@@ -107,8 +107,8 @@ def test_data_verb_reports_the_folder(tiny_mnist, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--epochs", "-1"], "--epochs: must be a positive integer"),
-        (["train", "--epochs", "0"], "--epochs: must be a positive integer"),
+        (["train", "--epochs", "-1"], "--epochs: must be positive, got -1"),
+        (["train", "--epochs", "0"], "--epochs: must be positive, got 0"),
         (["train", "--momentum", "2"], "--momentum: must be between 0 and 1"),
         (["train", "--validation", "-5"], "--validation: must be 0 or a positive integer"),
         (["ship-run", "nowhere"], "nowhere holds no finished run (no metrics.json)"),

@@ -118,6 +118,27 @@ def test_fit_epochs_default_to_the_recipe(loaders):
     assert len(fit(Net(), CPU, *loaders, recipe=one_epoch, progress=False)) == 1
 
 
+def test_epoch_batches_ends_a_fractional_run_part_way_through_its_last_epoch():
+    assert [engine.epoch_batches(2, e, 10) for e in range(2)] == [10, 10]
+    assert [engine.epoch_batches(1.5, e, 10) for e in range(2)] == [10, 5]
+    assert engine.epoch_batches(0.5, 0, 7) == 4 and engine.epoch_batches(0.01, 0, 7) == 1  # at least one batch
+
+
+def test_fit_for_half_an_epoch_trains_on_half_the_batches_with_the_whole_one_cycle(loaders, monkeypatch):
+    seen, real_train = [], engine.train
+
+    def recording_train(model, device, batches, *args, **kwargs):
+        seen.append(list(batches))
+        return real_train(model, device, seen[-1], *args, **kwargs)
+
+    monkeypatch.setattr(engine, "train", recording_train)
+    half = engine.get_recipe("fast").with_overrides(epochs=0.5, mixed_precision=False)
+    model = Net()
+    history = fit(model, CPU, *loaders, recipe=half, progress=False)
+    assert len(history) == 1 and [len(batches) for batches in seen] == [4]  # 7 batches per epoch here
+    assert history.lr[0] == pytest.approx(half.lr / 25)  # the one-cycle starts low and is stepped 4 times
+
+
 def test_classic_defaults_are_the_course_recipe():
     model = Net()
     optimizer = engine.classic_optimizer(model)

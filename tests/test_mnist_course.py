@@ -81,6 +81,32 @@ def test_grading_steps_keep_their_flags(step, capsys):
     assert "steps, in order" in shown
 
 
+def test_the_command_and_autograde_start_without_torch_or_nbformat():
+    # `mnist-course --help` and the parent of `mnist-course autograde` (MNIST_DATA set) need neither: they took
+    # seconds of CPU to import, before any grading started.
+    code = (
+        "import sys, mnist_course.cli, mnist_course.autograde; "
+        "print(sorted(m for m in ('torch', 'nbformat', 'mnist_ref') if m in sys.modules))"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert shown.stdout.strip() == "[]"
+
+
+def test_autograde_names_the_data_variable_as_mnist_ref_does():
+    from mnist_course import autograde
+    from mnist_ref import data
+
+    assert autograde.DATA_ENV == data.DATA_ENV
+
+
+def test_report_help_names_the_reports_real_default(capsys):
+    from mnist_course.class_report import CLASS_REPORT
+
+    with pytest.raises(SystemExit):
+        cli.main(["report", "--help"])
+    assert CLASS_REPORT in capsys.readouterr().out
+
+
 def test_course_is_found_upward_from_a_subfolder(tmp_path):
     course_dir = make_course(tmp_path / "course")
     deep = course_dir / "grading" / "submitted" / "ada"

@@ -30,6 +30,13 @@ def test_onecycle_steps_every_batch_and_peaks_at_the_recipe_lr():
     assert lrs[0] == pytest.approx(FAST.lr / 25) and lrs[-1] < FAST.lr / 1000
 
 
+def test_fast_recipe_is_adamw_over_half_an_epoch():
+    assert FAST.epochs == 0.5 and isinstance(FAST.optimizer(Net()), torch.optim.AdamW)
+    assert isinstance(RECIPES["fast-long"].optimizer(Net()), torch.optim.SGD)
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
+        FAST.with_overrides(algorithm="lbfgs").optimizer(Net())
+
+
 def test_overrides_and_unknown_names():
     assert FAST.with_overrides(epochs=3, lr=None).epochs == 3
     assert FAST.with_overrides(lr=None).lr == FAST.lr

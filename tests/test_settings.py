@@ -50,18 +50,19 @@ def test_default_budget_follows_the_device(device, budget):
     assert resolve_budget(environ={}) == BUDGETS["cpu"]  # device unknown: the CPU's
 
 
-def test_nbgrader_means_quick_unless_mnist_budget_says_otherwise():
+def test_nbgrader_means_the_grading_budget_unless_mnist_budget_says_otherwise():
     grading = {"NBGRADER_EXECUTION": "autograde"}
-    assert resolve_budget(device="cuda", environ=grading) == BUDGETS["quick"]
+    assert resolve_budget(device="cuda", environ=grading) == BUDGETS["grading"]
+    assert resolve_budget(environ={"MNIST_BUDGET": "grading"}) == BUDGETS["grading"]  # to see what grading runs
     assert resolve_budget(device="cuda", environ={**grading, "MNIST_BUDGET": "cpu"}) == BUDGETS["cpu"]
     assert resolve_budget("full", environ=grading) == BUDGETS["full"]
     assert resolve_budget(device="cuda", environ={"NBGRADER_EXECUTION": ""}) == BUDGETS["full"]
 
 
 def test_bad_values_say_what_to_do(cpu_only):
-    with pytest.raises(ValueError, match="MNIST_BUDGET='huge' is not a budget: use one of full, cpu, quick"):
+    with pytest.raises(ValueError, match="MNIST_BUDGET='huge' is not a budget: use one of full, cpu, quick, grading"):
         resolve_settings(environ={"MNIST_BUDGET": "huge"})
-    with pytest.raises(ValueError, match="unknown budget 'huge': use one of full, cpu, quick"):
+    with pytest.raises(ValueError, match="unknown budget 'huge': use one of full, cpu, quick, grading"):
         resolve_settings(budget="huge", environ={})
     with pytest.raises(ValueError, match="unknown device 'tpu': use one of auto, cpu, cuda"):
         resolve_settings(environ={"MNIST_DEVICE": "tpu"})
@@ -119,9 +120,17 @@ def test_settings_split_loaders_cut_every_part_to_the_budget(tiny_mnist, monkeyp
     assert len(loaders.validation.dataset) == 60
 
 
-def test_the_quick_and_cpu_budgets_validate_on_a_balanced_part_of_the_validation_set():
+def test_the_smaller_budgets_validate_on_a_balanced_part_of_the_validation_set():
     from mnist_ref.data import VALIDATION_SIZE
 
-    for budget in (BUDGETS["quick"], BUDGETS["cpu"]):
+    for budget in (BUDGETS["grading"], BUDGETS["quick"], BUDGETS["cpu"]):
         assert 0 < budget.limit_validation < VALIDATION_SIZE and budget.limit_validation % 10 == 0
         assert budget.limit_train < 60_000 - VALIDATION_SIZE
+
+
+def test_the_grading_budget_trains_less_than_quick_on_full_batches_of_every_digit():
+    grading, quick = BUDGETS["grading"], BUDGETS["quick"]
+    assert grading.epochs * grading.limit_train < quick.epochs * quick.limit_train
+    assert grading.limit_validation <= quick.limit_validation and grading.limit_test <= quick.limit_test
+    assert grading.limit_train % 64 == 0 and grading.limit_train >= 64 * 2  # lessons take a batch of 64 apart
+    assert grading.epochs >= 2  # training curves draw a line, not a point

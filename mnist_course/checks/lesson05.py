@@ -59,24 +59,25 @@ def check_step_lr(answer, seed: int) -> None:
 
 
 def reference_run_training(
-    model, device, train_loader, test_loader, optimizer, scheduler, epochs, progress=False
+    model, device, train_loader, validation_loader, optimizer, scheduler, epochs, progress=False
 ) -> History:
-    """The classic loop: for each epoch, note the rate, train, step the schedule once, test, record."""
+    """The classic loop: for each epoch, note the rate, train, step the schedule once, evaluate on the
+    validation loader, record."""
     history = History()
     for _ in range(epochs):
         began = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         train_acc, train_losses = engine.train(model, device, train_loader, optimizer, progress=progress, leave=False)
         scheduler.step()
-        test_acc, test_losses = engine.test(model, device, test_loader, progress=progress, leave=False)
-        history.append_epoch(train_acc, train_losses, test_acc, test_losses, lr, time.perf_counter() - began)
+        val = engine.test(model, device, validation_loader, progress=progress, leave=False)
+        history.append_epoch(train_acc, train_losses, None, None, lr, time.perf_counter() - began, val)
     return history
 
 
 def reference_run(run: Run) -> tuple[dict, dict]:
     """(final weights, history as a dict) of the run under the reference loop."""
-    model, train_loader, test_loader, optimizer, scheduler = run.fixtures()
-    history = reference_run_training(model, CPU, train_loader, test_loader, optimizer, scheduler, run.epochs)
+    model, train_loader, validation_loader, optimizer, scheduler = run.fixtures()
+    history = reference_run_training(model, CPU, train_loader, validation_loader, optimizer, scheduler, run.epochs)
     return weights_of(model), history.to_dict()
 
 
@@ -108,31 +109,31 @@ def check_run_training(answer, seed: int) -> None:
 # --- diagnose -----------------------------------------------------------------------------------
 
 UNDERFIT_TRAIN_ACC = 97.0  # percent: below it, the model has not even learned the images it trains on
-OVERFIT_GAP = 1.5  # percentage points of train accuracy above test accuracy
-OVERFIT_LOSS_RISE = 1.2  # final test loss more than 20 % above the lowest test loss of the run
+OVERFIT_GAP = 1.5  # percentage points of train accuracy above validation accuracy
+OVERFIT_LOSS_RISE = 1.2  # final validation loss more than 20 % above the lowest validation loss of the run
 
 
 def reference_diagnose(history) -> str:
     """The lesson's rules, checked in this order, on the LAST epoch:
 
     1. final train accuracy < 97 %                                           -> 'underfitting'
-    2. final train acc - final test acc > 1.5 points, or
-       final test loss > 1.2 * lowest test loss of the run                   -> 'overfitting'
+    2. final train acc - final validation acc > 1.5 points, or
+       final validation loss > 1.2 * lowest validation loss of the run       -> 'overfitting'
     3. otherwise                                                             -> 'good fit'
     """
-    train_acc, test_acc, test_loss = history.train_acc[-1], history.test_acc[-1], history.test_loss[-1]
+    train_acc, val_acc, val_loss = history.train_acc[-1], history.val_acc[-1], history.val_loss[-1]
     if train_acc < UNDERFIT_TRAIN_ACC:
         return "underfitting"
-    if train_acc - test_acc > OVERFIT_GAP or test_loss > OVERFIT_LOSS_RISE * min(history.test_loss):
+    if train_acc - val_acc > OVERFIT_GAP or val_loss > OVERFIT_LOSS_RISE * min(history.val_loss):
         return "overfitting"
     return "good fit"
 
 
 STRICT_HISTORIES = [
-    # just below 97 % is underfitting, even with the test accuracy above it
-    synthetic_history([96.9, 96.99], [97.5, 97.9], test_loss=[0.2, 0.1]),
+    # just below 97 % is underfitting, even with the validation accuracy above it
+    synthetic_history([96.9, 96.99], [97.5, 97.9], val_loss=[0.2, 0.1]),
     # the last epoch decides: an early gap that closed is a good fit
-    synthetic_history([99.0, 99.2], [96.0, 98.8], test_loss=[0.2, 0.05]),
+    synthetic_history([99.0, 99.2], [96.0, 98.8], val_loss=[0.2, 0.05]),
     # one epoch
     synthetic_history([98.0], [97.9]),
     synthetic_history([60.0], [75.0]),
@@ -147,20 +148,20 @@ def seeded_histories(seed: int, count: int = 6) -> list[History]:
     while len(histories) < count:
         epochs = rng.randint(1, 5)
         train = round(rng.uniform(95.5, 99.9), 2)
-        test = round(train - rng.uniform(-1.0, 3.0), 2)
+        val = round(train - rng.uniform(-1.0, 3.0), 2)
         best = round(rng.uniform(0.02, 0.3), 4)
         rise = 1.0 if epochs == 1 or rng.random() < 0.4 else rng.uniform(1.0, 1.5)
         last = round(best * rise, 4)
-        if test > 100 or abs(train - test - OVERFIT_GAP) < 0.01 or abs(last / best - OVERFIT_LOSS_RISE) < 0.01:
+        if val > 100 or abs(train - val - OVERFIT_GAP) < 0.01 or abs(last / best - OVERFIT_LOSS_RISE) < 0.01:
             continue
         earlier = [round(rng.uniform(best, 3 * best), 4) for _ in range(epochs - 1)]
         if earlier and last > best:
-            earlier[rng.randrange(len(earlier))] = best  # the lowest test loss came before the last epoch
+            earlier[rng.randrange(len(earlier))] = best  # the lowest validation loss came before the last epoch
         histories.append(
             synthetic_history(
                 [*(round(rng.uniform(80.0, train), 2) for _ in earlier), train],
-                [*(round(rng.uniform(80.0, test), 2) for _ in earlier), test],
-                test_loss=[*earlier, last],
+                [*(round(rng.uniform(80.0, val), 2) for _ in earlier), val],
+                val_loss=[*earlier, last],
             )
         )
     return histories

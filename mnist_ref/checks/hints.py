@@ -167,21 +167,21 @@ HINTS: dict[str, tuple[str, ...]] = {
     ),
     "lesson05.run_training": (
         "One loop over the epochs 1 to `epochs`, each doing the five steps of the exercise in that order; "
-        "`train` and `test` do the work on the batches.",
+        "`train` and `test` do the work on the batches (`test` on the validation loader).",
         'Read the rate from `optimizer.param_groups[0]["lr"]` BEFORE training the epoch: read after '
         "`scheduler.step()`, it would be the next epoch's rate.",
         "Call `scheduler.step()` once per epoch, after `train` and never per batch. `train` and `test` return "
         "per-batch losses, so the history gets their mean (e.g. `statistics.fmean`).",
         "Create a `History()` before the loop, call its `append` with the keywords train_acc, train_loss, "
-        "test_acc, test_loss and lr at the end of every epoch, and return it.",
+        "val_acc, val_loss and lr at the end of every epoch, and return it.",
     ),
     "lesson05.diagnose": (
-        "Only the last epoch counts, plus the lowest test loss of the whole run: read the four numbers the "
+        "Only the last epoch counts, plus the lowest validation loss of the whole run: read the four numbers the "
         "exercise names, then apply the three rules of the table.",
         "Order matters: test underfitting first, so low training accuracy means 'underfitting' even with a "
         "large gap, and return as soon as a rule applies.",
-        "Rule 1: final train accuracy strictly below 97. Rule 2: a train - test gap strictly above 1.5 "
-        "points OR a final test loss above 1.2 times `min(history.test_loss)`; otherwise 'good fit'.",
+        "Rule 1: final train accuracy strictly below 97. Rule 2: a train - validation gap strictly above 1.5 "
+        "points OR a final validation loss above 1.2 times `min(history.val_loss)`; otherwise 'good fit'.",
     ),
     # --- lesson 06 · the GPU ---------------------------------------------------------------------
     "lesson06.choose_device": (

@@ -8,7 +8,7 @@ NOTHING = dict.fromkeys(TESTS, 0)
 
 STUBS = {
     "l05_step_lr": "def step_lr(epoch, base_lr, step_size, gamma):\n    raise NotImplementedError()\n",
-    "l05_run_training": "def run_training(model, device, train_loader, test_loader, optimizer, scheduler, epochs,"
+    "l05_run_training": "def run_training(model, device, train_loader, validation_loader, optimizer, scheduler, epochs,"
     " progress=True):\n    raise NotImplementedError()\n",
     "l05_diagnose": "def diagnose(history):\n    raise NotImplementedError()\n",
 }
@@ -40,8 +40,8 @@ FORGED_ANSWERS = """
 import mnist_ref.checks.grading as grading
 
 CLAIMED = {"lesson05.step_lr": 0.01, "lesson05.diagnose": "good fit",
-           "lesson05.run_training": {"train_acc": [99.0], "train_loss": [0.01], "test_acc": [99.0],
-                                     "test_loss": [0.01], "lr": [0.01]}}
+           "lesson05.run_training": {"train_acc": [99.0], "train_loss": [0.01], "val_acc": [99.0],
+                                     "val_loss": [0.01], "lr": [0.01]}}
 
 def forged(exercise, answer, request):
     described = {"kind": "function", "type": f"__main__.{exercise.title}", "bases": [], "reached": []}
@@ -94,9 +94,9 @@ def step_lr(epoch, base_lr, step_size, gamma):
 LIBRARY_RUN_TRAINING = """
 from mnist_ref import fit as _loop
 
-def run_training(model, device, train_loader, test_loader, optimizer, scheduler, epochs, progress=True):
-    return _loop(model, device, train_loader, test_loader, epochs, optimizer=optimizer, scheduler=scheduler,
-                 progress=False)
+def run_training(model, device, train_loader, validation_loader, optimizer, scheduler, epochs, progress=True):
+    return _loop(model, device, train_loader, validation_loader=validation_loader, epochs=epochs, optimizer=optimizer,
+                 scheduler=scheduler, progress=False)
 """
 
 READ_SOLUTIONS = """
@@ -149,25 +149,25 @@ def step_lr(epoch, base_lr, step_size, gamma):
 """,
     "l05_run_training": """from tqdm.auto import tqdm
 
-def run_training(model, device, train_loader, test_loader, optimizer, scheduler, epochs, progress=True):
+def run_training(model, device, train_loader, validation_loader, optimizer, scheduler, epochs, progress=True):
     history = History()
     for epoch in tqdm(range(1, epochs + 1), desc="epochs"):
         lr = optimizer.param_groups[0]["lr"]
         train_acc, train_losses = train(model, device, train_loader, optimizer, progress=progress)
         scheduler.step()
-        test_acc, test_losses = test(model, device, test_loader, progress=progress)
-        print(f"epoch {epoch}: lr {lr:g}, test accuracy {test_acc:.2f} %")
+        val_acc, val_losses = test(model, device, validation_loader, progress=progress)
+        print(f"epoch {epoch}: lr {lr:g}, validation accuracy {val_acc:.2f} %")
         log.warning("epoch %d done", epoch)
         history.append(train_acc=train_acc, train_loss=statistics.fmean(train_losses),
-                       test_acc=test_acc, test_loss=statistics.fmean(test_losses), lr=lr)
+                       val_acc=val_acc, val_loss=statistics.fmean(val_losses), lr=lr)
     return history
 """,
     "l05_diagnose": """def diagnose(history):
     print("diagnosing", len(history), "epochs", file=sys.stderr)
-    train_acc, test_acc = history.train_acc[-1], history.test_acc[-1]
+    train_acc, val_acc = history.train_acc[-1], history.val_acc[-1]
     if train_acc < 97:
         return "underfitting"
-    if train_acc - test_acc > 1.5 or history.test_loss[-1] > 1.2 * min(history.test_loss):
+    if train_acc - val_acc > 1.5 or history.val_loss[-1] > 1.2 * min(history.val_loss):
         return "overfitting"
     return "good fit"
 """,
@@ -184,29 +184,29 @@ def step_lr(e, lr0, every, factor):
 """,
     "l05_run_training": """import numpy as np
 
-FIELDS = ("train_acc", "train_loss", "test_acc", "test_loss", "lr")
+FIELDS = ("train_acc", "train_loss", "val_acc", "val_loss", "lr")
 
-def one_epoch(net, dev, tr, te, opt, sched):
+def one_epoch(net, dev, tr, va, opt, sched):
     rate = opt.param_groups[0]["lr"]
     acc, losses = train(net, dev, tr, opt, progress=False)
     sched.step()
-    t_acc, t_losses = test(net, dev, te, progress=False)
-    return acc, float(np.mean(losses)), t_acc, float(np.mean(t_losses)), rate
+    v_acc, v_losses = test(net, dev, va, progress=False)
+    return acc, float(np.mean(losses)), v_acc, float(np.mean(v_losses)), rate
 
-def run_training(net, dev, tr, te, opt, sched, n_epochs):
+def run_training(net, dev, tr, va, opt, sched, n_epochs):
     record = {name: [] for name in FIELDS}
     for _ in range(n_epochs):
-        for name, value in zip(FIELDS, one_epoch(net, dev, tr, te, opt, sched)):
+        for name, value in zip(FIELDS, one_epoch(net, dev, tr, va, opt, sched)):
             record[name].append(value)
     return record
 """,
     "l05_diagnose": """def final(h):
-    return h.train_acc[-1], h.test_acc[-1], h.test_loss[-1], min(h.test_loss)
+    return h.train_acc[-1], h.val_acc[-1], h.val_loss[-1], min(h.val_loss)
 
 def diagnose(h):
-    tr, te, loss, lowest = final(h)
+    tr, va, loss, lowest = final(h)
     verdict = "good fit"
-    if tr - te > 1.5 or loss / lowest > 1.2:
+    if tr - va > 1.5 or loss / lowest > 1.2:
         verdict = "overfitting"
     if not tr >= 97:
         verdict = "underfitting"

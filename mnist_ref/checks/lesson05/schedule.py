@@ -7,7 +7,8 @@ The grader's stricter cases and references live on the instructor's side (``mnis
 
 Epochs are counted from 1, as the training loop prints them. StepLR is stepped once per
 epoch after the epoch's training, and the learning rate recorded for an epoch is the one
-its batches were trained with, i.e. read *before* ``scheduler.step()``.
+its batches were trained with, i.e. read *before* ``scheduler.step()``. The loop evaluates on the
+validation loader and records ``val_acc``/``val_loss``, the columns ``fit`` writes for it.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ step_lr = Exercise(
 
 # --- 2. run_training ---------------------------------------------------------------------------
 
-HISTORY_KEYS = ("train_acc", "train_loss", "test_acc", "test_loss", "lr")
+HISTORY_KEYS = ("train_acc", "train_loss", "val_acc", "val_loss", "lr")
+# An older version of the lesson recorded the validation numbers under the test set's names.
+OLD_NAMES = {"test_acc": "val_acc", "test_loss": "val_loss"}
 N_TRAIN_BATCHES = 3
 
 
@@ -97,7 +100,7 @@ class Run:
     epochs: int = 3
 
     def fixtures(self) -> tuple:
-        """(model, train_loader, test_loader, optimizer, scheduler), the same for the same run."""
+        """(model, train_loader, validation_loader, optimizer, scheduler), the same for the same run."""
         batches = synthetic_batches(self.seed, (8, 8, 5, 8, 4), noise=1.5)  # one set of class prototypes
         model = make_model(self.kind, self.seed)
         optimizer = CountingSGD(model.parameters(), lr=self.lr, momentum=0.9)
@@ -118,9 +121,16 @@ VISIBLE_RUN = Run()
 
 def library_run(run: Run) -> tuple[dict, dict]:
     """(final weights, history as a dict) of the run under :func:`mnist_ref.engine.fit`, the library's loop."""
-    model, train_loader, test_loader, optimizer, scheduler = run.fixtures()
+    model, train_loader, validation_loader, optimizer, scheduler = run.fixtures()
     history = engine.fit(
-        model, CPU, train_loader, test_loader, run.epochs, optimizer=optimizer, scheduler=scheduler, progress=False
+        model,
+        CPU,
+        train_loader,
+        validation_loader=validation_loader,
+        epochs=run.epochs,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        progress=False,
     )
     return weights_of(model), history.to_dict()
 
@@ -133,9 +143,21 @@ def _as_history(result) -> dict:
         values = result
     else:
         raise CheckFailed(f"run_training should return a History (or a dict of lists); got {type(result).__name__}.")
+    if not any(_filled(values, new) for new in OLD_NAMES.values()) and any(_filled(values, old) for old in OLD_NAMES):
+        raise CheckFailed(
+            "run_training recorded its evaluation as test_acc/test_loss, the names an older version of this lesson "
+            "used. The loader it evaluates on is the VALIDATION set, so the columns are val_acc and val_loss (as "
+            "mnist_ref.fit writes them): history.append(train_acc=..., train_loss=..., val_acc=..., val_loss=..., "
+            "lr=...). test_acc/test_loss are for the test set, used once, at the end of lesson 07."
+        )
     for key in HISTORY_KEYS:
         expect(key in values, f"the history has no '{key}': it needs per-epoch lists {', '.join(HISTORY_KEYS)}.")
     return values
+
+
+def _filled(values: dict, key: str) -> bool:
+    column = values.get(key)
+    return isinstance(column, (list, tuple)) and len(column) > 0
 
 
 def _numbers(values: dict, key: str, epochs: int) -> list[float]:
@@ -181,13 +203,13 @@ def check_run(answer, expected: Callable[[Run], tuple[dict, dict]], run: Run, qu
     """
     __tracebackhide__ = True
     ref_weights, ref = expected(run)
-    model, train_loader, test_loader, optimizer, scheduler = run.fixtures()
+    model, train_loader, validation_loader, optimizer, scheduler = run.fixtures()
     result = call(
         answer,
         model,
         CPU,
         train_loader,
-        test_loader,
+        validation_loader,
         optimizer,
         scheduler,
         run.epochs,
@@ -227,14 +249,18 @@ def check_run(answer, expected: Callable[[Run], tuple[dict, dict]], run: Run, qu
     if not same_weights(weights_of(model), ref_weights):
         raise CheckFailed(
             f"the weights after run_training differ from the reference loop {run}: each epoch is "
-            "train(...) with the current rate, then scheduler.step() once, then test(...). Calling "
+            "train(...) with the current rate, then scheduler.step() once, then test(...) on the validation loader. "
+            "Calling "
             "scheduler.step() before training (or per batch) trains with the wrong rate."
         )
     for key, hint in (
         ("train_acc", "the accuracy train(...) returns for that epoch (in percent)"),
         ("train_loss", "the MEAN of the per-batch losses train(...) returns for that epoch"),
-        ("test_acc", "the accuracy test(...) returns, tested AFTER that epoch's training"),
-        ("test_loss", "the MEAN of the per-batch losses test(...) returns, tested after that epoch's training"),
+        ("val_acc", "the accuracy test(...) returns on the validation loader, AFTER that epoch's training"),
+        (
+            "val_loss",
+            "the MEAN of the per-batch losses test(...) returns on the validation loader, after that epoch's training",
+        ),
     ):
         for epoch, (g, e) in enumerate(zip(mine[key], ref[key]), start=1):
             if not math.isclose(g, e, rel_tol=1e-5, abs_tol=1e-6):
@@ -256,7 +282,7 @@ run_training = Exercise(
     "run_training",
     _run_training_visible,
     "history = History(); for each epoch: lr = optimizer.param_groups[0]['lr']; train_acc, train_losses = train(...); "
-    "scheduler.step(); test_acc, test_losses = test(...); history.append(..., "
+    "scheduler.step(); val_acc, val_losses = test(model, device, validation_loader, ...); history.append(..., "
     "train_loss=statistics.fmean(train_losses), ..., lr=lr).",
     key="lesson05.run_training",
 )
