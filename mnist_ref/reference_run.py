@@ -64,7 +64,7 @@ def describe(folder: Path | None = None) -> str:
     lines = [
         f"{'INTERIM stand-in for the' if info['interim'] else 'The'} course's reference run: "
         f"recipe '{info['recipe']}', seed {info['seed']}, {len(history)} epochs "
-        f"({info['seconds_per_epoch']:.1f} s per epoch on {info['cpu']}, {info['cpu_count']} cores, "
+        f"(a median {info['seconds_per_epoch']:.1f} s per epoch on {info['cpu']}, {info['cpu_count']} cores, "
         f"torch {info['torch']}, finished {info['date']}).",
         f"Command: {info['command']}",
         "Final accuracy: "
@@ -117,7 +117,8 @@ def ship(run_dir, *, command: str | None = None, interim: str | None = None, fol
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
-        "seconds_per_epoch": round(statistics.fmean(history.epoch_seconds), 1),
+        # the median: epochs that shared the machine with other jobs (history.json keeps them all) are outliers
+        "seconds_per_epoch": round(statistics.median(history.epoch_seconds), 1),
         "date": datetime.fromtimestamp(metrics_path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     folder.mkdir(parents=True, exist_ok=True)

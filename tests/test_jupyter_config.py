@@ -16,6 +16,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from traitlets.config.loader import PyFileConfigLoader
 
 import test_browser
+from browser_helpers import launch_chromium
 from mnist_course import formgrader
 from mnist_ref.workspace import update_workspace
 from test_browser import chromium_ready  # noqa: F401 -- the browser test's fixture: skips (CI: fails) without chromium
@@ -193,7 +194,7 @@ def test_the_learner_sees_validate_but_no_nbgrader_menu_or_panel(learner_lab, tm
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=test_browser.CHROMIUM, args=test_browser.CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
         test_browser.open_notebook(page, learner_lab, "lessons/02_convolution/02_convolution.ipynb")
