@@ -1,14 +1,17 @@
 """Grading cost of one learner: the solutions of every lesson autograded, in total and by phase.
 
-    MNIST_DATA=/path/to/data .venv/bin/python benchmarks/grading_cost.py [--runs N] [--profile FILE] [--out FILE]
+    MNIST_DATA=/path/to/data .venv/bin/python benchmarks/grading_cost.py [--runs N] [--workers W]
+        [--learners N] [--profile FILE] [--out FILE]
 
 A course is made in a temporary folder as tests/test_autograde.py makes it (nbgrader_config.py,
-solutions/, release) and one learner submits the solutions of all lessons. Then, ``--runs`` times:
+solutions/, release) and one learner (``--learners N``: N learners) submits the solutions of all
+lessons. Then, ``--runs`` times:
 
-(a) total: ``mnist_course.autograde.autograde(course, workers=1, force=True)`` in a child Python, what
-    ``mnist-course autograde --workers 1`` runs (its imports, nbgrader in a child process, sandboxed as
-    root); CPU seconds from a cpuacct cgroup when this runs as root (kernels killed at shutdown are
-    counted too, which getrusage cannot see), else from getrusage of the children;
+(a) total: ``mnist_course.autograde.autograde(course, workers=W, force=True)`` in a child Python, what
+    ``mnist-course autograde --workers W`` runs (its imports, nbgrader in child processes, sandboxed as
+    root; W=2 shares one learner's lessons between 2 processes); CPU seconds from a cpuacct cgroup when
+    this runs as root (kernels killed at shutdown are counted too, which getrusage cannot see), else
+    from getrusage of the children;
 (b) breakdown: the same ``nbgrader autograde`` in this process, with timers around its phases, per
     lesson: the grader's requests (PrepareRequests), kernel start (sandbox included) and shutdown,
     the cells (the hidden test cells apart), the verdicts (TrustedVerdicts) and the rest (nbgrader:
@@ -64,8 +67,9 @@ def machine() -> dict:
     }
 
 
-def make_course(tmp: Path) -> tuple[Path, list[str]]:
-    """A released course of every lesson in solutions/, the solutions submitted by one learner."""
+def make_course(tmp: Path, learners: int = 1) -> tuple[Path, list[str]]:
+    """A released course of every lesson in solutions/, the solutions submitted by `learners` learners
+    (the first named STUDENT: the one the breakdown grades)."""
     from mnist_course.course import SUBMITTED, lesson_names
     from mnist_course.release import release
 
@@ -78,10 +82,11 @@ def make_course(tmp: Path) -> tuple[Path, list[str]]:
             ROOT / "solutions" / lesson, course / "solutions" / lesson, ignore=shutil.ignore_patterns(".ipynb*")
         )
     release(course)
-    for lesson in lessons:
-        dest = course / SUBMITTED / STUDENT / lesson
-        dest.mkdir(parents=True)
-        shutil.copy2(course / "solutions" / lesson / f"{lesson}.ipynb", dest)
+    for learner in [STUDENT] + [f"learner{n:03d}" for n in range(2, learners + 1)]:
+        for lesson in lessons:
+            dest = course / SUBMITTED / learner / lesson
+            dest.mkdir(parents=True)
+            shutil.copy2(course / "solutions" / lesson / f"{lesson}.ipynb", dest)
     return course, lessons
 
 
@@ -104,27 +109,39 @@ AUTOGRADE = """
 import sys
 from pathlib import Path
 from mnist_course.autograde import autograde
-sys.exit(0 if all(r.ok for r in autograde(Path(sys.argv[1]), workers=1, force=True)) else 1)
+sys.exit(0 if all(r.ok for r in autograde(Path(sys.argv[1]), workers=int(sys.argv[2]), force=True)) else 1)
 """
 
 
-def total_run(course: Path, version: Path | None = None, cgroup: Path | None = None) -> dict:
-    """``autograde(workers=1)`` in a child Python (importing ``version`` if given), as the command runs it."""
+def total_run(course: Path, version: Path | None = None, cgroup: Path | None = None, workers: int = 1) -> dict:
+    """``autograde(workers)`` in a child Python (importing ``version`` if given), as the command runs it."""
     with python_path(version):
         before, start = cpu_used(cgroup), time.perf_counter()
         # cwd: not the checkout, whose mnist_course would come before PYTHONPATH's
-        proc = subprocess.run([sys.executable, "-c", AUTOGRADE, str(course)], cwd=course.parent, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", AUTOGRADE, str(course), str(workers)], cwd=course.parent, check=False
+        )
         seconds, cpu = time.perf_counter() - start, cpu_used(cgroup) - before
     # CPU seconds (user + system of nbgrader and its kernels) say more than wall seconds on a loaded machine.
     return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "ok": proc.returncode == 0, **scores(course)}
 
 
 def scores(course: Path) -> dict:
-    """The learner's score per lesson, and the total: a cheaper grading must give the same grades."""
+    """STUDENT's score per lesson, and the total: a cheaper grading must give the same grades; with
+    several learners, also the lowest total of any of them (they all submitted the solutions)."""
     from mnist_course.gradebook import grades
 
-    found = {lesson: round(score, 2) for (_, lesson), (score, _) in sorted(grades(course).items())}
-    return {"scores": found, "score": round(sum(found.values()), 2)}
+    table = grades(course)
+    found = {lesson: round(score, 2) for (student, lesson), (score, _) in sorted(table.items()) if student == STUDENT}
+    totals: dict[str, float] = defaultdict(float)
+    for (student, _), (score, _) in table.items():
+        totals[student] += score
+    return {
+        "scores": found,
+        "score": round(sum(found.values()), 2),
+        "learners": len(totals),
+        "lowest_learner_score": round(min(totals.values(), default=0.0), 2),
+    }
 
 
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1's CPU accounting (where mounted)
@@ -358,27 +375,32 @@ def main() -> None:
         help="a folder holding another version of mnist_ref/ and mnist_course/: each run also grades with it "
         "(right after this checkout), for a before/after comparison under the same load",
     )
+    parser.add_argument("--workers", type=int, default=1, help="the total's autograde --workers (default 1)")
+    parser.add_argument("--learners", type=int, default=1, help="learners submitting the solutions (default 1)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the breakdown runs here")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     options = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))  # as autograde(workers=1) sets it
+    # The in-process breakdown does not go through autograde(), which sets this for its kernels (workers=1);
+    # the total's child Python sets it itself from --workers.
+    threads = os.environ.get("OMP_NUM_THREADS")
     report: dict = {"command": " ".join(sys.argv), "machine_before": machine(), "runs": []}
     profile = cProfile.Profile() if options.profile else None
     with tempfile.TemporaryDirectory(prefix="grading-cost-") as tmp, cpu_cgroup() as cgroup:
         report["cpu_accounting"] = "cgroup cpuacct" if cgroup else "getrusage of children (misses killed kernels)"
         print(f"CPU seconds from: {report['cpu_accounting']}")
-        course, lessons = make_course(Path(tmp))
+        course, lessons = make_course(Path(tmp), options.learners)
         report["lessons"] = lessons
         for run in range(options.runs):
             entry: dict = {"load_average": [round(x, 2) for x in os.getloadavg()]}
             if not options.no_total:
-                entry["total"] = total = total_run(course, cgroup=cgroup)
+                entry["total"] = total = total_run(course, cgroup=cgroup, workers=options.workers)
                 print(
-                    f"run {run + 1}: autograde(workers=1) {total['seconds']:.1f} s ({total['cpu_seconds']:.1f} s CPU), "
-                    f"score {total['score']}: {total['scores']}"
+                    f"run {run + 1}: autograde(workers={options.workers}) of {total['learners']} learner(s) "
+                    f"{total['seconds']:.1f} s ({total['cpu_seconds']:.1f} s CPU), lowest learner total "
+                    f"{total['lowest_learner_score']}, {STUDENT}: {total['score']}: {total['scores']}"
                 )
             if options.before:
-                entry["total_before"] = total = total_run(course, options.before, cgroup)
+                entry["total_before"] = total = total_run(course, options.before, cgroup, options.workers)
                 print(
                     f"run {run + 1}: the same with {options.before}: "
                     f"{total['seconds']:.1f} s ({total['cpu_seconds']:.1f} s CPU), "
@@ -386,7 +408,10 @@ def main() -> None:
                 )
             print(f"load average {entry['load_average']} -> {[round(x, 2) for x in os.getloadavg()]}")
             if not options.no_breakdown:
+                os.environ["OMP_NUM_THREADS"] = threads or str(os.cpu_count() or 1)
                 entry["breakdown"] = breakdown_run(course, profile)
+                if threads is None:
+                    del os.environ["OMP_NUM_THREADS"]
                 print(f"run {run + 1}: in-process nbgrader autograde {entry['breakdown']['seconds']:.1f} s")
                 print_breakdown(entry["breakdown"])
                 for cell in entry["breakdown"]["slowest_cells"]:

@@ -2,8 +2,10 @@
 
 nbgrader grades one submission at a time (its issue #174). Here each student is graded by
 `nbgrader autograde "*" --student=S --force` in a temporary copy of the course (config, solutions/,
-that student's submissions, a snapshot of the gradebook), `workers` students at a time. The parent
-merges each finished student into grading/gradebook.db, one at a time (gradebook.merge_student).
+that student's submissions, a snapshot of the gradebook), `workers` students at a time. With fewer
+students than workers (one learner, a late submission), a student's lessons are shared out between
+the idle workers instead, each share in its own nbgrader process. The parent merges each finished
+process into grading/gradebook.db, one at a time (gradebook.merge_student).
 Every grading process (and so its kernels) runs under an address-space limit (--memory-gib) and
 a wall-clock limit (--student-timeout).
 """
@@ -59,10 +61,12 @@ def autograde(
     student_timeout: float | None = None,
     execute_timeout: int | None = None,
 ) -> list[StudentResult]:
-    """Autograde every submitted lesson of every student, `workers` students at a time.
+    """Autograde every submitted lesson of every student, `workers` nbgrader processes at a time
+    (one per student, or shares of a student's lessons when students are fewer than workers).
 
     Without --force, lessons already in grading/autograded are skipped (as nbgrader does).
-    student_timeout defaults to (Execute.timeout + 60 s) x lessons: a hard stop per student."""
+    student_timeout defaults to (Execute.timeout + 60 s) x lessons: a hard stop per student
+    (per share: its part of it). Returns one result per student."""
     lessons = lessons or lesson_names(course)
     plan = _to_grade(course, students or student_names(course), lessons, force)
     if not plan:
@@ -90,13 +94,15 @@ def autograde(
                     course,
                     snapshot,
                     student,
-                    todo,
+                    share,
                     workroot,
                     memory_gib,
-                    student_timeout or (per_cell + 60) * len(todo),
+                    # the hard stop scales with the share: a student split in two gets two halves
+                    (student_timeout * len(share) / len(plan[student]) if student_timeout else None)
+                    or (per_cell + 60) * len(share),
                     execute_timeout,
                 )
-                for student, todo in plan.items()
+                for student, share in shares(plan, workers)
             ]
             for future in concurrent.futures.as_completed(futures):
                 result = future.result()
@@ -106,7 +112,41 @@ def autograde(
                 state = "ok" if result.ok else "ERRORS (graded what could be):\n" + result.message
                 log(f"{result.student}: {len(result.merged)} lesson(s) in {result.seconds:.1f} s, {state}")
                 results.append(result)
-    return sorted(results, key=lambda r: r.student)
+    return _per_student(results)
+
+
+def shares(plan: dict[str, list[str]], workers: int) -> list[tuple[str, list[str]]]:
+    """(student, lessons) for each nbgrader process: one per student, or, with fewer students than
+    workers, each student's lessons cut into consecutive shares of (nearly) equal length, so no core
+    idles while one learner is graded. Consecutive, because a share costs one more nbgrader start
+    (its imports, torch included) and the course's lessons cost about the same to grade in either half."""
+    parts = max(1, workers // max(1, len(plan)))
+    result = []
+    for student, lessons in plan.items():
+        count = min(parts, len(lessons))
+        size, extra = divmod(len(lessons), count)
+        start = 0
+        for part in range(count):
+            end = start + size + (part < extra)
+            result.append((student, lessons[start:end]))
+            start = end
+    return result
+
+
+def _per_student(results: list[StudentResult]) -> list[StudentResult]:
+    """One result per student, however many processes graded their shares (seconds add up)."""
+    combined: dict[str, StudentResult] = {}
+    for result in sorted(results, key=lambda r: (r.student, r.lessons)):
+        if result.student not in combined:
+            combined[result.student] = result
+            continue
+        whole = combined[result.student]
+        whole.lessons = whole.lessons + result.lessons
+        whole.merged = whole.merged + result.merged
+        whole.seconds += result.seconds
+        whole.ok = whole.ok and result.ok
+        whole.message = "\n".join(filter(None, [whole.message, result.message]))
+    return list(combined.values())
 
 
 def _to_grade(course: Path, students: list[str], lessons: list[str], force: bool) -> dict[str, list[str]]:

@@ -214,7 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("action", choices=["release", "collect", "autograde", "feedback"])
     sub.add_argument("--lesson", action="append", help="only these lessons (repeatable; default: all)")
     sub.add_argument("--due", help="release: due date, e.g. '2026-12-01 17:00:00 UTC'; later submissions are late")
-    sub.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 2), help="autograde: students at a time")
+    sub.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, os.cpu_count() or 2),
+        help="autograde: nbgrader processes at a time (students, or shares of one student's lessons)",
+    )
     sub.add_argument("--force", action="store_true", help="autograde/feedback: redo what is done")
     _exchange_options(sub)
     return parser

@@ -18,6 +18,7 @@ SHA-256, and we never download over files a learner already has.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import math
 import os
 import re
@@ -32,7 +33,6 @@ from urllib.parse import urlsplit
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
-from torchvision import datasets, transforms
 
 from .device import use_device
 
@@ -56,6 +56,14 @@ RAW_FILES = {
     "t10k-images-idx3-ubyte": (7840016, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
     "t10k-labels-idx1-ubyte": (10008, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
 }
+
+
+def __getattr__(name: str):
+    """``datasets`` and ``transforms`` are torchvision's, imported on first use: importing torchvision costs
+    about 1.7 s of CPU (it imports torch._dynamo), which the loaders below do not need (MnistFiles)."""
+    if name in ("datasets", "transforms"):
+        return importlib.import_module(f"torchvision.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class MnistDataError(RuntimeError):
@@ -177,7 +185,7 @@ def _download(root: Path) -> None:
     new_folders = [folder for folder in (raw, *raw.parents) if not folder.exists()]  # innermost first
     files_before = set(raw.iterdir()) if raw.is_dir() else set()
     try:
-        datasets.MNIST(str(root), train=True, download=True)
+        __getattr__("datasets").MNIST(str(root), train=True, download=True)
     except BaseException as exc:
         for path in set(raw.iterdir()) - files_before if raw.is_dir() else ():
             if path.is_dir():
@@ -223,17 +231,49 @@ def _download_failure(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def mnist_transform() -> transforms.Compose:
-    """ToTensor (pixels to [0, 1]) then Normalize with the training-set mean and std."""
+def mnist_transform():
+    """``transforms.Compose``: ToTensor (pixels to [0, 1]) then Normalize with the training-set mean and std."""
+    transforms = __getattr__("transforms")
     return transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
 
 
 def make_data(root=None, download: bool = True, train_transform=None, test_transform=None):
     """The seed's ``make_data()``: ``(train_data, test_data)`` torchvision datasets, verified."""
     root = str(ensure_mnist(root, download=download))
+    datasets = __getattr__("datasets")
     train_data = datasets.MNIST(root, train=True, transform=train_transform or mnist_transform())
     test_data = datasets.MNIST(root, train=False, transform=test_transform or mnist_transform())
     return train_data, test_data
+
+
+class MnistFiles(Dataset):
+    """MNIST read straight from its four raw files (verified by :func:`ensure_mnist`) without torchvision:
+    the same ``data`` (uint8, N x 28 x 28) and ``targets`` (int64) as ``datasets.MNIST``, and items
+    ``(image, label)`` already transformed, bit for bit as ToTensor + Normalize (:func:`normalized_images`).
+    The loaders use it; :func:`make_data` stays torchvision's, as lesson 01 teaches it."""
+
+    def __init__(self, root, train: bool = True):
+        prefix, raw = ("train" if train else "t10k"), raw_folder(Path(root))
+        self.root, self.train = str(root), train
+        # idx files: a 16-byte header (magic, count, rows, columns) before the images, 8 bytes before the labels
+        self.data = _idx_bytes(raw / f"{prefix}-images-idx3-ubyte", 16).view(-1, 28, 28)
+        self.targets = _idx_bytes(raw / f"{prefix}-labels-idx1-ubyte", 8).long()
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return normalized_images(self.data[index : index + 1])[0], int(self.targets[index])
+
+
+def _idx_bytes(path: Path, header: int) -> torch.Tensor:
+    return torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8, offset=header)
+
+
+def mnist_files(root=None, download: bool = True) -> tuple[MnistFiles, MnistFiles]:
+    """``(train, test)`` as :class:`MnistFiles`, verified (downloaded first when none of the files is there)."""
+    root = ensure_mnist(root, download=download)
+    return MnistFiles(root, train=True), MnistFiles(root, train=False)
 
 
 def subset_indices(targets: torch.Tensor, n: int) -> torch.Tensor:
@@ -353,7 +393,7 @@ def data_loader(
     The test set is never shuffled.
     """
     device = use_device() if device is None else torch.device(device)
-    train_data, test_data = make_data(root, download=download)
+    train_data, test_data = mnist_files(root, download=download)
     train_data, test_data = limit(train_data, limit_train), limit(test_data, limit_test)
     return (
         make_loader(train_data, batch_size, shuffle, in_memory=in_memory, device=device),
@@ -387,7 +427,7 @@ def split_loaders(
     :func:`validation_split`): ``Loaders(train, validation, test)``. Only ``train`` is shuffled;
     the limits cut each part to a class-balanced subset."""
     device = use_device() if device is None else torch.device(device)
-    train_data, test_data = make_data(root, download=download)
+    train_data, test_data = mnist_files(root, download=download)
     train_indices, validation_indices = validation_split(train_data.targets, validation)
     parts = (
         (limit(Subset(train_data, train_indices.tolist()), limit_train), batch_size, shuffle),

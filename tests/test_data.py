@@ -1,5 +1,7 @@
 import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 
@@ -73,6 +75,28 @@ def test_make_data_loads_through_torchvision(tiny_mnist):
     image, label = train_data[0]
     assert image.shape == (1, 28, 28) and image.dtype == torch.float32
     assert isinstance(label, int) and 0 <= label <= 9
+
+
+def test_the_loaders_read_the_raw_files_exactly_as_torchvision_does(tiny_mnist):
+    from mnist_ref.data import MnistFiles
+
+    for train, torchvision_set in zip((True, False), make_data()):
+        ours = MnistFiles(tiny_mnist, train=train)
+        assert torch.equal(ours.data, torchvision_set.data) and torch.equal(ours.targets, torchvision_set.targets)
+        assert ours.targets.dtype == torch.int64 and len(ours) == len(torchvision_set)
+        for index in (0, 7, len(ours) - 1):
+            (image, label), (expected, expected_label) = ours[index], torchvision_set[index]
+            assert torch.equal(image, expected) and label == expected_label and type(label) is int
+
+
+def test_importing_the_library_does_not_import_torchvision():
+    # torchvision imports torch._dynamo: about 1.7 s of CPU at every lesson's start (and every graded kernel's)
+    code = (
+        "import sys, mnist_ref, mnist_ref.explorers, mnist_ref.baselines, mnist_ref.diagrams.training; "
+        "import mnist_ref.data as data; assert 'torchvision' not in sys.modules; "
+        "assert data.transforms.Normalize and 'torchvision' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_transform_normalizes_with_the_course_constants(tiny_mnist):

@@ -201,3 +201,59 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+LESSONS7 = [f"0{n}_lesson" for n in range(1, 8)]
+
+
+def test_a_class_at_least_as_large_as_the_workers_is_one_process_per_student():
+    from mnist_course.autograde import shares
+
+    plan = {"ada": LESSONS7, "bob": LESSONS7[:2]}
+    assert shares(plan, 2) == [("ada", LESSONS7), ("bob", LESSONS7[:2])]
+    assert shares(plan, 1) == [("ada", LESSONS7), ("bob", LESSONS7[:2])]
+
+
+def test_one_learner_is_shared_out_between_idle_workers_in_consecutive_shares():
+    from mnist_course.autograde import shares
+
+    assert shares({"ada": LESSONS7}, 2) == [("ada", LESSONS7[:4]), ("ada", LESSONS7[4:])]
+    assert shares({"ada": LESSONS7}, 3) == [("ada", LESSONS7[:3]), ("ada", LESSONS7[3:5]), ("ada", LESSONS7[5:])]
+    # never an empty share, never a lesson twice or lost
+    assert shares({"ada": LESSONS7[:1]}, 4) == [("ada", LESSONS7[:1])]
+    assert shares({"ada": LESSONS7[:2], "bob": LESSONS7[:3]}, 5) == [
+        ("ada", LESSONS7[:1]),
+        ("ada", LESSONS7[1:2]),
+        ("bob", LESSONS7[:2]),
+        ("bob", LESSONS7[2:3]),
+    ]
+
+
+def test_a_learner_graded_in_shares_is_merged_share_by_share_and_reported_once(tmp_path, monkeypatch):
+    from mnist_course import autograde as autograde_module
+    from mnist_course.autograde import StudentResult
+
+    course_dir = make_course(tmp_path / "course")
+    (course_dir / course.GRADEBOOK).parent.mkdir(parents=True, exist_ok=True)
+    (course_dir / course.GRADEBOOK).write_bytes(b"")
+    for lesson in LESSONS7[:3]:
+        (course_dir / course.SUBMITTED / "ada" / lesson).mkdir(parents=True)
+    monkeypatch.setattr(autograde_module, "lesson_names", lambda _: LESSONS7[:3])
+    monkeypatch.setattr(autograde_module, "grades", lambda _: {})
+    graded, merged = [], []
+
+    def grade(course_dir, snapshot, student, lessons, workroot, memory_gib, timeout, execute_timeout):
+        graded.append((student, lessons, timeout))
+        ok = lessons != LESSONS7[2:3]
+        return StudentResult(student, lessons, 10.0, ok, "" if ok else "boom", Path(workroot))
+
+    monkeypatch.setattr(autograde_module, "_grade_student", grade)
+    monkeypatch.setattr(
+        autograde_module, "merge_student", lambda c, w, s, lessons: merged.append((s, lessons)) or list(lessons)
+    )
+    monkeypatch.setenv("MNIST_DATA", str(tmp_path))
+    (result,) = autograde_module.autograde(course_dir, workers=2, execute_timeout=30)
+    assert sorted(graded) == [("ada", LESSONS7[:2], 180), ("ada", LESSONS7[2:3], 90)]
+    assert sorted(merged) == [("ada", LESSONS7[:2]), ("ada", LESSONS7[2:3])]
+    assert (result.student, result.lessons, result.merged) == ("ada", LESSONS7[:3], LESSONS7[:3])
+    assert (result.seconds, result.ok, result.message) == (20.0, False, "boom")
