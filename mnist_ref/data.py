@@ -58,11 +58,16 @@ RAW_FILES = {
 }
 
 
+def _torchvision(name: str):
+    """``torchvision.<name>``, imported on first use: importing torchvision costs about 1.7 s of CPU (it
+    imports torch._dynamo), which the loaders below do not need (MnistFiles)."""
+    return importlib.import_module(f"torchvision.{name}")
+
+
 def __getattr__(name: str):
-    """``datasets`` and ``transforms`` are torchvision's, imported on first use: importing torchvision costs
-    about 1.7 s of CPU (it imports torch._dynamo), which the loaders below do not need (MnistFiles)."""
+    """``mnist_ref.data.datasets`` and ``.transforms`` stay torchvision's, as they were before the lazy import."""
     if name in ("datasets", "transforms"):
-        return importlib.import_module(f"torchvision.{name}")
+        return _torchvision(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -185,7 +190,7 @@ def _download(root: Path) -> None:
     new_folders = [folder for folder in (raw, *raw.parents) if not folder.exists()]  # innermost first
     files_before = set(raw.iterdir()) if raw.is_dir() else set()
     try:
-        __getattr__("datasets").MNIST(str(root), train=True, download=True)
+        _torchvision("datasets").MNIST(str(root), train=True, download=True)
     except BaseException as exc:
         for path in set(raw.iterdir()) - files_before if raw.is_dir() else ():
             if path.is_dir():
@@ -233,14 +238,14 @@ def _download_failure(exc: Exception) -> str:
 
 def mnist_transform():
     """``transforms.Compose``: ToTensor (pixels to [0, 1]) then Normalize with the training-set mean and std."""
-    transforms = __getattr__("transforms")
+    transforms = _torchvision("transforms")
     return transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
 
 
 def make_data(root=None, download: bool = True, train_transform=None, test_transform=None):
     """The seed's ``make_data()``: ``(train_data, test_data)`` torchvision datasets, verified."""
     root = str(ensure_mnist(root, download=download))
-    datasets = __getattr__("datasets")
+    datasets = _torchvision("datasets")
     train_data = datasets.MNIST(root, train=True, transform=train_transform or mnist_transform())
     test_data = datasets.MNIST(root, train=False, transform=test_transform or mnist_transform())
     return train_data, test_data
