@@ -109,6 +109,77 @@ def test_autograde_alone_uses_the_sandboxed_execute():
     assert "kernel_manager_class" not in config.Validator.get("Execute", {})
 
 
+def test_only_the_standard_kernel_of_this_python_is_forked_from_the_zygote():
+    assert sandbox.is_ipykernel([sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"])
+    assert not sandbox.is_ipykernel([sys.executable, "-m", "other_kernel", "-f", "k.json"])
+    assert not sandbox.is_ipykernel(["/nonexistent/python", "-m", "ipykernel_launcher", "-f", "k.json"])
+    assert not sandbox.is_ipykernel([])
+
+
+class FakeZygote:
+    started: list[dict] = []
+
+    def __init__(self, modules, environ):
+        self.environ = environ
+        FakeZygote.started.append(environ)
+
+    def alive(self):
+        return True
+
+    def stop(self):
+        pass
+
+
+def test_one_zygote_per_environment_apart_from_what_differs_per_kernel(monkeypatch):
+    monkeypatch.setattr(sandbox, "Zygote", FakeZygote)
+    monkeypatch.setattr(sandbox, "_zygotes", {})
+    monkeypatch.setattr(FakeZygote, "started", [])
+    first = sandbox.zygote_for(["json"], {"HOME": "/tmp", "PWD": "/a", REQUESTS_ENV: "/a/r.json"})
+    assert sandbox.zygote_for(["json"], {"HOME": "/tmp", "PWD": "/b", REQUESTS_ENV: "/b/r.json"}) is first
+    assert sandbox.zygote_for(["json"], {"HOME": "/elsewhere", "PWD": "/a"}) is not first
+    assert sandbox.zygote_for(["json", "csv"], {"HOME": "/tmp", "PWD": "/a"}) is not first
+    # what it imports under: the kernel's environment, never a learner's folder, and its parent is PID 1
+    assert FakeZygote.started[0] == {"HOME": "/tmp", "JPY_PARENT_PID": "1"}
+    assert len(FakeZygote.started) == 3
+
+
+def test_a_zygote_that_cannot_start_means_a_new_python_per_kernel_and_one_warning(monkeypatch, caplog):
+    def broken(modules, environ):
+        raise RuntimeError("the zygote did not start within 300 s (exit 1)")
+
+    monkeypatch.setattr(sandbox, "Zygote", broken)
+    monkeypatch.setattr(sandbox, "_zygotes", {})
+    monkeypatch.setattr(sandbox, "_decided", {})
+    kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"]
+    with caplog.at_level(logging.WARNING):
+        assert SandboxKernelManager().zygote(kernel_cmd, {}) is None
+        assert SandboxKernelManager().zygote(kernel_cmd, {}) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "each kernel starts a new Python: the zygote did not start within 300 s (exit 1)"
+    ]
+    assert SandboxKernelManager(preload=[]).zygote(kernel_cmd, {}) is None
+
+
+def test_the_forked_sandbox_keeps_only_the_descriptors_it_needs():
+    from mnist_course.sandbox import zygote
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        opened = [os.open(os.devnull, os.O_RDONLY) for _ in range(5)]
+        keep = [opened[3], write, opened[1]]
+        zygote.close_all_but(3, *keep)
+        left = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))  # + the one listing them
+        os.write(write, json.dumps([left, keep]).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    left, keep = json.loads(os.read(read, 4096))
+    os.close(read)
+    assert set(keep) <= set(left)
+    assert len(set(left) - {0, 1, 2} - set(keep)) == 1  # the descriptor of /proc/self/fd itself
+
+
 # --- root: a real sandboxed kernel ---------------------------------------------------------------
 
 
@@ -124,11 +195,11 @@ def sandbox_available():
 class Kernel:
     """A sandboxed kernel in a fake course (solutions, gradebook, another learner), driven synchronously."""
 
-    def __init__(self, course: Path):
+    def __init__(self, course: Path, preload: list[str] | None = None):
         self.course = course
         self.cwd = course / "grading" / "autograded" / "ada" / "01_lesson"
         self.loop = asyncio.new_event_loop()
-        self.km = SandboxKernelManager()
+        self.km = SandboxKernelManager() if preload is None else SandboxKernelManager(preload=preload)
         started = time.perf_counter()
         self.loop.run_until_complete(self.km.start_kernel(cwd=str(self.cwd)))
         self.client = blocking_client(self.km)
@@ -182,14 +253,16 @@ def course(tmp_path) -> Path:
 
 
 @pytest.fixture
-def kernel(sandbox_available, course):
-    kernel = Kernel(course)
+def kernel(sandbox_available, course, request):
+    """Forked from the zygote, or (param "new python") started by unshare and inside.py alone."""
+    kernel = Kernel(course, preload=[] if getattr(request, "param", "zygote") == "new python" else None)
     yield kernel
     if kernel.km.has_kernel:
         kernel.shutdown()
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel", ["zygote", "new python"], indirect=True)
 def test_the_kernel_runs_unprivileged_with_limits(kernel):
     out, error = kernel.run("""
         import os, resource
@@ -203,6 +276,7 @@ def test_the_kernel_runs_unprivileged_with_limits(kernel):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel", ["zygote", "new python"], indirect=True)
 def test_the_kernel_sees_neither_solutions_nor_grades_nor_the_course_package(kernel):
     secrets = [
         kernel.course / "solutions" / "01_lesson" / "01_lesson.ipynb",
@@ -234,6 +308,7 @@ def test_the_kernel_sees_neither_solutions_nor_grades_nor_the_course_package(ker
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel", ["zygote", "new python"], indirect=True)
 def test_the_kernel_has_no_network(kernel):
     with socket.socket() as listening:  # a service on the host's loopback
         listening.bind(("127.0.0.1", 0))
@@ -253,6 +328,7 @@ def test_the_kernel_has_no_network(kernel):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel", ["zygote", "new python"], indirect=True)
 def test_writes_stay_in_the_sandbox_and_vanish(kernel):
     marker = f"sandbox-test-{os.getpid()}"
     targets = [str(PROJECT / marker), f"/etc/{marker}", str(kernel.course / "grading" / marker), f"/{marker}"]
@@ -313,6 +389,7 @@ def test_a_fork_bomb_stops_at_the_process_limit_and_dies_with_the_kernel(kernel)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel", ["zygote", "new python"], indirect=True)
 def test_detached_children_die_with_the_kernel(kernel):
     out, error = kernel.run("""
         import os, signal, subprocess
@@ -335,6 +412,7 @@ def test_detached_children_die_with_the_kernel(kernel):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel", ["zygote", "new python"], indirect=True)
 def test_an_interrupt_reaches_the_kernel(kernel):
     """nbclient interrupts a cell at its timeout: the signal goes to the process group, through unshare."""
     request = kernel.client.execute("import time; time.sleep(60)")
@@ -354,15 +432,66 @@ def test_when_the_grader_dies_the_sandbox_dies(sandbox_available, course):
         from mnist_course.sandbox import SandboxKernelManager
         km = SandboxKernelManager()
         asyncio.new_event_loop().run_until_complete(km.start_kernel(cwd={str(course)!r}))
-        print(km._slot.user.pw_uid, flush=True)
+        from mnist_course.sandbox import manager
+        print(km._slot.user.pw_uid, *[z.process.pid for z in manager._zygotes.values()], flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     grader = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    uid = int(grader.stdout.split()[0])
+    uid, *zygotes = map(int, grader.stdout.split())
+    assert len(zygotes) == 1
     deadline = time.monotonic() + 10
-    while processes_of(uid) and time.monotonic() < deadline:
+    while (processes_of(uid) or Path(f"/proc/{zygotes[0]}").exists()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_of(uid) == []
+    assert not Path(f"/proc/{zygotes[0]}").exists()  # nor does the zygote outlive it
+
+
+@pytest.mark.slow
+def test_a_kernel_forked_from_the_zygote_has_torch_imported_and_numpy_seeded_afresh(kernel, course):
+    code = "import sys, numpy; print('torch' in sys.modules, numpy.random.randint(2**62))"
+    imported, seed = kernel.run(code)[0].split()
+    other = Kernel(course)
+    try:
+        other_imported, other_seed = other.run(code)[0].split()
+    finally:
+        other.shutdown()
+    assert imported == other_imported == "True"
+    assert seed != other_seed  # as two new Pythons would draw
+    new_python = Kernel(course, preload=[])
+    try:
+        assert new_python.run(code)[0].split()[0] == "False"
+    finally:
+        new_python.shutdown()
+
+
+@pytest.mark.slow
+def test_the_zygote_holds_nothing_of_any_learner(kernel):
+    """It forks before reading a request: no learner's folder (nor anything else of it) is in its memory."""
+    assert kernel.run("import os; print(os.getcwd())")[0].strip() == str(kernel.cwd)
+    needle = str(kernel.cwd).encode()
+    assert sandbox._zygotes
+    holders = []
+    for zygote in sandbox._zygotes.values():
+        assert not in_writable_memory(zygote.process.pid, needle)
+        children = Path(f"/proc/{zygote.process.pid}/task/{zygote.process.pid}/children").read_text().split()
+        holders += [child for child in map(int, children) if in_writable_memory(child, needle)]
+    assert len(holders) == 1  # the search works: the zygote's child serving this kernel has its request
+
+
+def in_writable_memory(pid: int, needle: bytes) -> bool:
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb") as mem:
+        for line in maps:
+            span, permissions = line.split()[:2]
+            if not permissions.startswith("rw"):
+                continue
+            start, end = (int(x, 16) for x in span.split("-"))
+            mem.seek(start)
+            try:
+                if needle in mem.read(end - start):
+                    return True
+            except OSError:  # [vvar] and the like
+                continue
+    return False
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
 """The sandbox's first process: runs as root inside the new mount, network and PID namespaces
 that `unshare` made, builds the learner kernel's file system, then starts the kernel unprivileged.
 
-Started as `python -I -S inside.py SPEC_JSON -- KERNEL_CMD...` (see manager.py), it must import
-only the standard library: the course's packages are not visible to what it starts. It stays
+Started as `python -I -S inside.py SPEC_JSON -- KERNEL_CMD...` (see manager.py), or run by the
+zygote (zygote.py) in a process forked from it; it must import only the standard library: the
+course's packages are not visible to what it starts. It stays
 as PID 1 of the namespace (reaping orphans); when it exits, the kernel of Linux kills every process
 left in the namespace, detached children included. It exits when the kernel exits, or when the
 grading process dies (its end of the lifeline pipe closes).
@@ -100,8 +101,8 @@ def build_root(spec: dict) -> None:
     os.rmdir("/.old")
 
 
-def become_kernel(spec: dict, command: list[str]) -> None:
-    """In the forked child: limits, then the sandbox user (no supplementary groups), then exec."""
+def drop_privileges(spec: dict) -> None:
+    """In the forked kernel: limits, then the sandbox user (no supplementary groups), then its folder."""
     for name, value in spec["limits"].items():
         limit = getattr(resource, name)
         soft, hard = resource.getrlimit(limit)
@@ -111,11 +112,13 @@ def become_kernel(spec: dict, command: list[str]) -> None:
     os.setgid(spec["gid"])
     os.setuid(spec["uid"])
     os.chdir(spec["cwd"])
+
+
+def exec_kernel(command: list[str], environ: dict[str, str]) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_DFL)
     # ipykernel exits when its parent is PID 1 unless told that PID 1 is its parent: we are
-    env = dict(os.environ, JPY_PARENT_PID="1")
-    os.execve(command[0], command, env)
+    os.execve(command[0], command, dict(environ, JPY_PARENT_PID="1"))
 
 
 def supervise(kernel: int, lifeline: int) -> int:
@@ -137,10 +140,10 @@ def supervise(kernel: int, lifeline: int) -> int:
             return 137
 
 
-def main(argv: list[str]) -> int:
-    spec = json.loads(argv[1])
-    command = argv[argv.index("--") + 1 :]
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the kernel (same process group)
+def run_sandbox(spec: dict, start_kernel, forward_interrupts: bool = False) -> int:
+    """PID 1's life: build the file system, fork the kernel (unprivileged, then `start_kernel()`,
+    which does not return), reap until it ends. With `forward_interrupts`, a SIGINT sent to PID 1
+    is passed on to the kernel (the zygote's path: the kernel is not in the grader's process group)."""
     try:
         loopback_up()
         build_root(spec)
@@ -151,11 +154,21 @@ def main(argv: list[str]) -> int:
     if kernel == 0:
         try:
             os.close(spec["lifeline"])
-            become_kernel(spec, command)
+            drop_privileges(spec)
+            start_kernel()
         except BaseException as error:
             print(f"mnist-course sandbox: could not start the kernel: {error}", file=sys.stderr)
         os._exit(127)
+    if forward_interrupts:
+        signal.signal(signal.SIGINT, lambda signum, frame: os.kill(kernel, signal.SIGINT))
     return supervise(kernel, spec["lifeline"])
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[1])
+    command = argv[argv.index("--") + 1 :]
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the kernel (same process group)
+    return run_sandbox(spec, lambda: exec_kernel(command, dict(os.environ)))
 
 
 if __name__ == "__main__":

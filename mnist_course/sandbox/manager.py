@@ -6,10 +6,15 @@ system user of its own per concurrently running kernel (RLIMIT_NPROC counts per 
 learner's fork bomb cannot starve another's kernel). The kernel talks to the grader over ZMQ
 `ipc` sockets in a folder both sides see at the same path: it has no network, not even the host's
 loopback. Not root, or `unshare` not permitted: a warning, and the kernel starts as before.
+
+Each sandbox is forked from a zygote (zygote.py) that imported torch and ipykernel once for the
+grading process, so a kernel does not spend seconds importing them again; `preload = []`, another
+kernel command or a zygote that cannot start: `unshare` runs inside.py, which starts a new Python.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import importlib.util
@@ -17,6 +22,7 @@ import json
 import os
 import pwd
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -34,6 +40,13 @@ from ..autograde import DEFAULT_MEMORY_GIB
 from ..preprocessors import RobustExecute
 
 INSIDE = Path(__file__).with_name("inside.py")
+ZYGOTE = Path(__file__).with_name("zygote.py")
+# What every lesson's kernel imports, the bulk of its start (torch.optim pulls in torch._dynamo).
+# Not matplotlib: importing it reads and writes its configuration folder under HOME.
+PRELOAD = ("torch", "torch._dynamo", "torch.optim", "torchvision", "ipykernel.kernelapp")
+# Variables that differ between kernels and that the preloaded modules do not read on import
+# (pytest's changes with every test).
+PER_KERNEL_ENV = ("PWD", "JPY_PARENT_PID", "JPY_SESSION_NAME", "PYTEST_CURRENT_TEST", REQUESTS_ENV)
 USER_PREFIX = "mnist-grader-"
 STATE_DIR = Path("/run/mnist-sandbox")  # root-only: slot locks and folders (ZMQ sockets, the tmpfs's mount point)
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
@@ -173,6 +186,76 @@ def _owner(path: Path) -> int | None:
         return None
 
 
+class Zygote:
+    """A running zygote.py for one set of modules and one kernel environment."""
+
+    def __init__(self, modules: list[str], environ: dict[str, str], timeout: float = 300):
+        STATE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path = str(STATE_DIR / f"zygote-{os.getpid()}-{len(_zygotes)}.sock")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        # Its own session: a Ctrl-C meant for the grader does not reach the kernels forked from it;
+        # its stdin is how it learns that this process is gone.
+        self.process = subprocess.Popen(
+            [sys.executable, "-P", str(ZYGOTE), "serve", self.path, *modules],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environ,
+            cwd="/",
+            start_new_session=True,
+        )
+        ready = select.select([self.process.stdout], [], [], timeout)[0]
+        if not ready or self.process.stdout.readline().strip() != b"ready":
+            self.stop()
+            raise RuntimeError(f"the zygote did not start within {timeout:.0f} s (exit {self.process.poll()})")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        self.process.stdin.close()  # it exits at once; kernels forked from it keep running
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+_zygotes: dict[tuple, Zygote] = {}
+
+
+def zygote_for(modules: list[str], environ: dict[str, str]) -> Zygote:
+    """The zygote for these modules and this environment (apart from what differs per kernel), started if needed."""
+    key = (tuple(modules), tuple(sorted((k, v) for k, v in environ.items() if k not in PER_KERNEL_ENV)))
+    zygote = _zygotes.get(key)
+    if zygote is None or not zygote.alive():
+        if not _zygotes:
+            atexit.register(stop_zygotes)
+        # ipykernel reads JPY_PARENT_PID on import; in the sandbox its parent is PID 1
+        shared = {k: v for k, v in environ.items() if k not in PER_KERNEL_ENV} | {"JPY_PARENT_PID": "1"}
+        zygote = _zygotes[key] = Zygote(list(modules), shared)
+    return zygote
+
+
+def stop_zygotes() -> None:
+    while _zygotes:
+        _zygotes.popitem()[1].stop()
+
+
+def zygote_command(zygote_path: str, spec: dict, kernel_cmd: list[str]) -> list[str]:
+    return [sys.executable, "-I", "-S", str(ZYGOTE), "connect", zygote_path, json.dumps(spec), "--", *kernel_cmd]
+
+
+def is_ipykernel(kernel_cmd: list[str]) -> bool:
+    """The standard kernel, run by this Python: what the zygote can run without a new Python."""
+    python = kernel_cmd[0] if kernel_cmd else ""
+    same = os.path.exists(python) and os.path.samefile(python, sys.executable)
+    return same and kernel_cmd[1:3] == ["-m", "ipykernel_launcher"]
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """AsyncKernelManager that starts the kernel in a sandbox when the grader runs as root."""
 
@@ -187,6 +270,11 @@ class SandboxKernelManager(AsyncKernelManager):
         config=True
     )
     extra_read_only = List(Unicode(), help="More host paths the kernel may read (same path inside)").tag(config=True)
+    preload = List(
+        Unicode(),
+        default_value=list(PRELOAD),
+        help="Modules the zygote imports once for every kernel; [] starts each kernel in a new Python",
+    ).tag(config=True)
 
     _slot: Slot | None = None
     _lifeline: int | None = None
@@ -234,7 +322,21 @@ class SandboxKernelManager(AsyncKernelManager):
         }
         self.log.debug("Sandbox for %s: %s", cwd, spec)
         kw.update(env=kernel_environment(environ, cwd), cwd="/", pass_fds=(read,))
+        zygote = self.zygote(kernel_cmd, kw["env"])
+        if zygote is not None:
+            return zygote_command(zygote.path, spec, kernel_cmd), kw
         return sandbox_command(_decided["unshare"], spec, kernel_cmd), kw
+
+    def zygote(self, kernel_cmd: list[str], environ: dict[str, str]) -> Zygote | None:
+        """The zygote to fork this kernel from, or None: a new Python (and a warning once if it failed)."""
+        if not self.preload or not is_ipykernel(kernel_cmd) or _decided.get("zygote"):
+            return None
+        try:
+            return zygote_for(self.preload, environ)
+        except (OSError, RuntimeError) as error:
+            _decided["zygote"] = f"each kernel starts a new Python: {error}"
+            self.log.warning(_decided["zygote"])
+            return None
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         try:
