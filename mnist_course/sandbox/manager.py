@@ -229,13 +229,13 @@ _zygotes: dict[tuple, Zygote] = {}
 
 def zygote_for(modules: list[str], environ: dict[str, str]) -> Zygote:
     """The zygote for these modules and this environment (apart from what differs per kernel), started if needed."""
-    key = (tuple(modules), tuple(sorted((k, v) for k, v in environ.items() if k not in PER_KERNEL_ENV)))
+    # ipykernel reads JPY_PARENT_PID on import; in the sandbox its parent is PID 1
+    shared = {k: v for k, v in environ.items() if k not in PER_KERNEL_ENV} | {"JPY_PARENT_PID": "1"}
+    key = (tuple(modules), tuple(sorted(shared.items())))
     zygote = _zygotes.get(key)
     if zygote is None or not zygote.alive():
         if not _zygotes:
             atexit.register(stop_zygotes)
-        # ipykernel reads JPY_PARENT_PID on import; in the sandbox its parent is PID 1
-        shared = {k: v for k, v in environ.items() if k not in PER_KERNEL_ENV} | {"JPY_PARENT_PID": "1"}
         zygote = _zygotes[key] = Zygote(list(modules), shared)
     return zygote
 

@@ -117,7 +117,7 @@ def sandbox(connection: socket.socket, inside) -> int:
     lifeline = fds[3]
     close_all_but(3, lifeline, connection.fileno())  # what the zygote's imports opened: not the kernel's
     spec = dict(request["spec"], lifeline=lifeline)
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = inside._libc
     if libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) != 0:
         print(f"mnist-course sandbox: unshare failed: {os.strerror(ctypes.get_errno())}", file=sys.stderr)
         return 1
